@@ -1,0 +1,3 @@
+module github.com/sshenrich/sshenrich
+
+go 1.24
