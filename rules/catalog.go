@@ -1,0 +1,640 @@
+package rules
+
+import (
+	"embed"
+	"fmt"
+	"maps"
+	"os"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Severity is how urgent an event is, on the syslog scale.
+type Severity uint8
+
+// Severities, most urgent first. Number gives the syslog number written
+// to event.severity.
+const (
+	SeverityCritical Severity = iota
+	SeverityError
+	SeverityWarning
+	SeverityNotice
+	SeverityInfo
+	SeverityDebug
+)
+
+var severityNames = []string{"critical", "error", "warning", "notice", "info", "debug"}
+
+func (s Severity) String() string { return severityNames[s] }
+
+// Number is the syslog severity number: critical 2 ... debug 7.
+func (s Severity) Number() int { return int(s) + 2 }
+
+// Text is a piece of prose in the catalog's two languages.
+type Text struct {
+	En, Ja string
+}
+
+// Platforms a remediation may be written for.
+var platforms = []string{"ax", "linux", "tectia", "vpn-gateway"}
+
+// Families of entries (DESIGN.md §5).
+var families = []string{"openssh", "ax-sshd", "tectia", "openvpn", "ssh-client", "firewall", "pam", "syslog", "custom"}
+
+// Entry is one known message: what it means and what to do about it.
+type Entry struct {
+	Code     string // stable and unique, e.g. SSHD-0001
+	Name     string // short slug, e.g. login-accepted
+	Family   string
+	Category string
+
+	Kind       string   // event.kind
+	Categories []string // event.category
+	Types      []string // event.type
+	Action     string   // event.action
+	Outcome    string   // event.outcome
+
+	Severity   Severity
+	Techniques []string // ATT&CK technique ids: T1110 or T1110.001
+	Tags       []string
+	Sources    []string // seed file and table, or upstream reference
+
+	Description Text
+	Remediation Text
+	// PlatformRemediation replaces Remediation for events seen on a
+	// platform where the fix differs (key: ax, linux, tectia, vpn-gateway).
+	PlatformRemediation map[string]Text
+
+	Templates []*Template
+	Pos       string   // file:line of the stanza that defined it
+	Overrides []string // file:line of each later stanza that changed it
+
+	// Derived for writers.
+	TechniqueIDs    []string // T1110
+	SubtechniqueIDs []string // T1110.001
+}
+
+// Remedy returns the remediation for a platform, in both languages.
+func (e *Entry) Remedy(platform string) Text {
+	if t, ok := e.PlatformRemediation[platform]; ok {
+		return t
+	}
+	return e.Remediation
+}
+
+// Template is one wording of an entry's message, compiled for matching.
+type Template struct {
+	Text   string // as written in the catalog
+	Entry  *Entry
+	Pos    string // file:line
+	Elided bool   // the variant without its host, for redacted lines
+
+	prog     program
+	slots    []slot
+	maxScore int
+	prefix   string
+	suffix   string
+	nodes    []node
+}
+
+// Catalog is a compiled set of entries. It is immutable and safe for
+// concurrent use; each goroutine matches with its own Matcher.
+type Catalog struct {
+	entries  []*Entry
+	disabled []string // codes switched off by "enabled: false"
+	byCode   map[string]*Entry
+	vocab    *vocab
+	index    index
+}
+
+// Entries returns the entries in catalog order.
+func (c *Catalog) Entries() []*Entry { return c.entries }
+
+// Disabled returns the codes that rule files switched off.
+func (c *Catalog) Disabled() []string { return c.disabled }
+
+// Lookup returns the entry with the given code.
+func (c *Catalog) Lookup(code string) (*Entry, bool) {
+	e, ok := c.byCode[code]
+	return e, ok
+}
+
+// Vars returns the declared captures, sorted by name.
+func (c *Catalog) Vars() []*Var {
+	out := make([]*Var, 0, len(c.vocab.vars))
+	for _, n := range c.vocab.names() {
+		out = append(out, c.vocab.vars[n])
+	}
+	return out
+}
+
+// Source is one rule file's name and content.
+type Source struct {
+	Name string
+	Data []byte
+}
+
+//go:embed catalog/*.rules
+var builtinFS embed.FS
+
+// BuiltinSources returns the embedded catalog files.
+func BuiltinSources() []Source {
+	names, err := builtinFS.ReadDir("catalog")
+	if err != nil {
+		panic(err) // the embedded directory always exists
+	}
+	var out []Source
+	for _, n := range names {
+		data, err := builtinFS.ReadFile(path.Join("catalog", n.Name()))
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, Source{Name: "rules/catalog/" + n.Name(), Data: data})
+	}
+	return out
+}
+
+var builtin struct {
+	once sync.Once
+	cat  *Catalog
+	err  error
+}
+
+// Builtin returns the embedded catalog, compiled once.
+func Builtin() (*Catalog, error) {
+	builtin.once.Do(func() { builtin.cat, builtin.err = Compile(BuiltinSources()...) })
+	return builtin.cat, builtin.err
+}
+
+// Load compiles the embedded catalog together with user rule files,
+// which may add entries and captures or override entries by code.
+func Load(files ...string) (*Catalog, error) {
+	srcs := BuiltinSources()
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, fmt.Errorf("rules file %s: %w", f, err)
+		}
+		if st.Size() > MaxFileSize {
+			return nil, fmt.Errorf("%s:1: file is %d bytes; rule files may be at most %d", f, st.Size(), MaxFileSize)
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("rules file %s: %w", f, err)
+		}
+		srcs = append(srcs, Source{Name: f, Data: data})
+	}
+	return Compile(srcs...)
+}
+
+var (
+	codeRE   = regexp.MustCompile(`^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$`)
+	slugRE   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	fieldRE  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	attackRE = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
+)
+
+// Unclassified is the code of a line that matches no entry.
+const Unclassified = "UNCLASSIFIED"
+
+// Compile builds a catalog from rule files. Later files override
+// entries of earlier ones by code. All problems are returned together
+// as an ErrorList, each with its file:line.
+func Compile(sources ...Source) (*Catalog, error) {
+	var errs ErrorList
+	var stanzas []stanza
+	for _, s := range sources {
+		st, e := parseStanzas(s.Name, s.Data)
+		stanzas = append(stanzas, st...)
+		errs = append(errs, e...)
+	}
+	c := &Catalog{byCode: map[string]*Entry{}, vocab: newVocab()}
+	var entryStanzas []*stanza
+	for i := range stanzas {
+		s := &stanzas[i]
+		switch s.fields[0].key {
+		case "capture":
+			errs = append(errs, c.declareCapture(s)...)
+		case "group":
+			errs = append(errs, c.declareGroup(s)...)
+		case "code":
+			entryStanzas = append(entryStanzas, s)
+		default:
+			errs = append(errs, errAt(s.file, s.line, "a stanza must start with \"code:\", \"capture:\" or \"group:\", not %q", s.fields[0].key))
+		}
+	}
+	if len(entryStanzas) > MaxEntries {
+		errs = append(errs, fmt.Errorf("%d entries; at most %d are allowed", len(entryStanzas), MaxEntries))
+		return nil, errs
+	}
+	drafts := map[string]*draft{}
+	var order []*draft
+	for _, s := range entryStanzas {
+		code := s.fields[0].value
+		if !codeRE.MatchString(code) || code == Unclassified {
+			errs = append(errs, errAt(s.file, s.line, "code %q must be upper-case words joined by '-', like SSHD-0001 (and not %s)", code, Unclassified))
+			continue
+		}
+		d, exists := drafts[code]
+		switch {
+		case !exists:
+			d = &draft{e: &Entry{Code: code, Pos: s.pos(), Kind: "event", Outcome: "unknown", Family: "custom", Category: "other"}}
+			drafts[code] = d
+			order = append(order, d)
+		case d.file == s.file:
+			errs = append(errs, errAt(s.file, s.line, "code %s is already defined at %s", code, d.e.Pos))
+			continue
+		default:
+			d.e.Overrides = append(d.e.Overrides, s.pos())
+		}
+		d.file = s.file
+		errs = append(errs, d.apply(s, c.vocab)...)
+	}
+	for _, d := range order {
+		if d.disabled {
+			c.disabled = append(c.disabled, d.e.Code)
+			continue
+		}
+		e := d.e
+		if errs2 := d.finish(c.vocab); len(errs2) > 0 {
+			errs = append(errs, errs2...)
+			continue
+		}
+		c.entries = append(c.entries, e)
+		c.byCode[e.Code] = e
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	c.index = buildIndex(c.entries)
+	if errs := c.checkAmbiguity(); len(errs) > 0 {
+		return nil, errs
+	}
+	return c, nil
+}
+
+func (c *Catalog) declareCapture(s *stanza) []error {
+	var errs []error
+	v := &Var{Name: s.fields[0].value, Pos: s.pos()}
+	kind := ""
+	typeSet, destSet := false, false
+	for _, f := range s.fields[1:] {
+		switch f.key {
+		case "type":
+			t, ok := parseType(f.value)
+			if !ok {
+				errs = append(errs, errAt(s.file, f.line, "type %q is not one of: %s", f.value, strings.Join(typeNames[:], ", ")))
+			}
+			v.Type, typeSet = t, true
+		case "field":
+			destSet = true
+			var err error
+			if v.Dest, v.Field, err = parseDest(f.value); err != nil {
+				errs = append(errs, errAt(s.file, f.line, "%v", err))
+			}
+		case "kind":
+			kind = f.value
+		default:
+			errs = append(errs, errAt(s.file, f.line, "unknown key %q in a capture stanza; expected type, field or kind", f.key))
+		}
+	}
+	if _, _, ok := captureAt("<"+v.Name+">", 0); !ok {
+		errs = append(errs, errAt(s.file, s.line, "capture name %q must start with a letter and hold only letters, digits, blanks, '-', '_' and '.'", v.Name))
+	}
+	if !typeSet || !destSet {
+		errs = append(errs, errAt(s.file, s.line, "capture %q needs both \"type:\" and \"field:\"", v.Name))
+	}
+	v.Kind = defaultKind(v.Type)
+	if kind != "" {
+		k, ok := kindNames[kind]
+		if !ok || k == KindBool {
+			errs = append(errs, errAt(s.file, s.line, "kind %q is not one of: string, int, list, push_reply", kind))
+		}
+		v.Kind = k
+	}
+	if old, dup := c.vocab.vars[v.Name]; dup {
+		errs = append(errs, errAt(s.file, s.line, "capture %q is already declared at %s", v.Name, old.Pos))
+	}
+	if len(errs) == 0 {
+		c.vocab.vars[v.Name] = v
+	}
+	return errs
+}
+
+func (c *Catalog) declareGroup(s *stanza) []error {
+	var errs []error
+	g := &Group{Text: s.fields[0].value, Kind: KindString, Pos: s.pos()}
+	for _, f := range s.fields[1:] {
+		switch f.key {
+		case "field":
+			if err := checkExtraField(f.value); err != nil {
+				errs = append(errs, errAt(s.file, f.line, "%v", err))
+			}
+			g.Field = f.value
+		case "kind":
+			switch f.value {
+			case "bool":
+				g.Kind = KindBool
+			case "string":
+				g.Kind = KindString
+			default:
+				errs = append(errs, errAt(s.file, f.line, "kind %q is not one of: bool (true when present), string (the matched text)", f.value))
+			}
+		default:
+			errs = append(errs, errAt(s.file, f.line, "unknown key %q in a group stanza; expected field or kind", f.key))
+		}
+	}
+	if g.Field == "" {
+		errs = append(errs, errAt(s.file, s.line, "group %q needs \"field:\"", g.Text))
+	}
+	if old, dup := c.vocab.groups[g.Text]; dup {
+		errs = append(errs, errAt(s.file, s.line, "group %q is already declared at %s", g.Text, old.Pos))
+	}
+	if len(errs) == 0 {
+		c.vocab.groups[g.Text] = g
+	}
+	return errs
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// draft is an entry being assembled from one or more stanzas.
+type draft struct {
+	e         *Entry
+	file      string // file of the last stanza applied
+	templates []field
+	tmplFile  string
+	rebind    []field // "fields:" values, checked once the vocabulary is known
+	disabled  bool
+	hasDesc   bool
+	hasSev    bool
+}
+
+func (d *draft) apply(s *stanza, v *vocab) []error {
+	var errs []error
+	e := d.e
+	bad := func(f field, format string, args ...any) {
+		errs = append(errs, errAt(s.file, f.line, "%s: "+format, append([]any{f.key}, args...)...))
+	}
+	replaced := map[string]bool{}
+	for _, f := range s.fields[1:] {
+		val := f.value
+		switch key := f.key; {
+		case key == "template":
+			if !replaced["template"] {
+				d.templates, d.tmplFile, replaced["template"] = nil, s.file, true
+			}
+			if len(d.templates) >= MaxTemplatesEntry {
+				bad(f, "more than %d templates in one entry", MaxTemplatesEntry)
+				continue
+			}
+			d.templates = append(d.templates, f)
+		case key == "name":
+			if !slugRE.MatchString(val) {
+				bad(f, "%q must be lower-case words joined by '-'", val)
+			}
+			e.Name = val
+		case key == "family":
+			if !slices.Contains(families, val) {
+				bad(f, "%q is not one of: %s", val, strings.Join(families, ", "))
+			}
+			e.Family = val
+		case key == "category":
+			if !slugRE.MatchString(val) {
+				bad(f, "%q must be lower-case words joined by '-'", val)
+			}
+			e.Category = val
+		case key == "event.kind":
+			if !slices.Contains(ecsKinds, val) {
+				bad(f, "%q is not an ECS event.kind: %s", val, strings.Join(ecsKinds, ", "))
+			}
+			e.Kind = val
+		case key == "event.category":
+			e.Categories = splitList(val)
+			for _, c := range e.Categories {
+				if _, ok := ecsCategories[c]; !ok {
+					bad(f, "%q is not an ECS event.category: %s", c, strings.Join(sortedKeys(ecsCategories), ", "))
+				}
+			}
+		case key == "event.type":
+			e.Types = splitList(val)
+			for _, t := range e.Types {
+				if !slices.Contains(ecsTypes, t) {
+					bad(f, "%q is not an ECS event.type: %s", t, strings.Join(ecsTypes, ", "))
+				}
+			}
+		case key == "event.action":
+			if !slugRE.MatchString(val) {
+				bad(f, "%q must be lower-case words joined by '-'", val)
+			}
+			e.Action = val
+		case key == "event.outcome":
+			if !slices.Contains(ecsOutcomes, val) {
+				bad(f, "%q is not one of: %s", val, strings.Join(ecsOutcomes, ", "))
+			}
+			e.Outcome = val
+		case key == "severity":
+			i := slices.Index(severityNames, val)
+			if i < 0 {
+				bad(f, "%q is not one of: %s", val, strings.Join(severityNames, ", "))
+				continue
+			}
+			e.Severity, d.hasSev = Severity(i), true
+		case key == "attack":
+			e.Techniques = splitList(val)
+			for _, t := range e.Techniques {
+				if !attackRE.MatchString(t) {
+					bad(f, "%q is not an ATT&CK technique id like T1110 or T1110.001", t)
+				}
+			}
+		case key == "tags":
+			e.Tags = splitList(val)
+			for _, t := range e.Tags {
+				if !slugRE.MatchString(t) {
+					bad(f, "tag %q must be lower-case words joined by '-'", t)
+				}
+			}
+		case key == "source":
+			if !replaced["source"] {
+				e.Sources, replaced["source"] = nil, true
+			}
+			e.Sources = append(e.Sources, val)
+		case key == "fields":
+			d.rebind = append(d.rebind, f)
+		case key == "enabled":
+			switch val {
+			case "true":
+				d.disabled = false
+			case "false":
+				d.disabled = true
+			default:
+				bad(f, "%q must be true or false", val)
+			}
+		case key == "description.en":
+			e.Description.En, d.hasDesc = val, true
+		case key == "description.ja":
+			e.Description.Ja = val
+		case key == "remediation.en":
+			e.Remediation.En = val
+		case key == "remediation.ja":
+			e.Remediation.Ja = val
+		case strings.HasPrefix(key, "remediation."):
+			rest := strings.TrimPrefix(key, "remediation.")
+			dot := strings.LastIndexByte(rest, '.')
+			if dot < 0 || !slices.Contains(platforms, rest[:dot]) || (rest[dot+1:] != "en" && rest[dot+1:] != "ja") {
+				bad(f, "unknown key; platform remediation is remediation.<platform>.<en|ja> with platform one of: %s", strings.Join(platforms, ", "))
+				continue
+			}
+			if e.PlatformRemediation == nil {
+				e.PlatformRemediation = map[string]Text{}
+			}
+			t := e.PlatformRemediation[rest[:dot]]
+			if rest[dot+1:] == "en" {
+				t.En = val
+			} else {
+				t.Ja = val
+			}
+			e.PlatformRemediation[rest[:dot]] = t
+		case key == "code":
+			bad(f, "code may appear only once, at the start of a stanza")
+		default:
+			bad(f, "unknown key; expected one of: name, family, category, event.kind, event.category, event.type, event.action, event.outcome, severity, attack, tags, source, template, fields, description.en, description.ja, remediation.en, remediation.ja, remediation.<platform>.<en|ja>, enabled")
+		}
+	}
+	return errs
+}
+
+// finish checks the assembled entry and compiles its templates.
+func (d *draft) finish(v *vocab) []error {
+	var errs []error
+	e := d.e
+	at := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s: "+format, append([]any{e.Pos, e.Code}, args...)...))
+	}
+	if len(d.templates) == 0 {
+		at("needs at least one \"template:\"")
+	}
+	if !d.hasSev {
+		at("needs \"severity:\"")
+	}
+	if !d.hasDesc {
+		at("needs \"description.en:\"")
+	}
+	if e.Name == "" {
+		e.Name = strings.ToLower(e.Code)
+	}
+	if e.Action == "" {
+		e.Action = e.Name
+	}
+	for _, t := range e.Types {
+		if len(e.Categories) == 0 {
+			break
+		}
+		ok := false
+		for _, c := range e.Categories {
+			ok = ok || slices.Contains(ecsCategories[c], t)
+		}
+		if !ok {
+			at("event.type %q is not expected with event.category %s (ECS allows: %s)", t, strings.Join(e.Categories, ","), expectedTypes(e.Categories))
+		}
+	}
+	if len(d.rebind) > 0 {
+		var err error
+		if v, err = d.rebound(v); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, f := range d.templates {
+		pos := fmt.Sprintf("%s:%d", d.tmplFile, f.line)
+		ts, err := compileTemplate(f.value, v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: template: %w", pos, err))
+			continue
+		}
+		for _, t := range ts {
+			t.Entry, t.Pos = e, pos
+			e.Templates = append(e.Templates, t)
+		}
+	}
+	for _, t := range e.Techniques {
+		id, _, sub := strings.Cut(t, ".")
+		if !slices.Contains(e.TechniqueIDs, id) {
+			e.TechniqueIDs = append(e.TechniqueIDs, id)
+		}
+		if sub {
+			e.SubtechniqueIDs = append(e.SubtechniqueIDs, t)
+		}
+	}
+	return errs
+}
+
+func expectedTypes(cats []string) string {
+	var all []string
+	for _, c := range cats {
+		for _, t := range ecsCategories[c] {
+			if !slices.Contains(all, t) {
+				all = append(all, t)
+			}
+		}
+	}
+	return strings.Join(all, ", ")
+}
+
+// rebound applies the entry's "fields: name=field, ..." to a copy of the
+// vocabulary, for a manual that uses a generic name in another role, as
+// Tectia's "Listener created on <address>:<port>" does with the
+// listening port.
+func (d *draft) rebound(base *vocab) (*vocab, error) {
+	v := &vocab{vars: maps.Clone(base.vars), groups: base.groups}
+	for _, f := range d.rebind {
+		for _, item := range splitList(f.value) {
+			name, dest, ok := strings.Cut(item, "=")
+			name, dest = strings.TrimSpace(name), strings.TrimSpace(dest)
+			old, known := base.vars[name]
+			if !ok || !known {
+				return base, fmt.Errorf("%s: %s: fields: %q must be <capture name>=<field> with a declared capture", d.e.Pos, d.e.Code, item)
+			}
+			nv := *old
+			var err error
+			if nv.Dest, nv.Field, err = parseDest(dest); err != nil {
+				return base, fmt.Errorf("%s: %s: fields: %w", d.e.Pos, d.e.Code, err)
+			}
+			v.vars[name] = &nv
+		}
+	}
+	return v, nil
+}
+
+// parseDest reads a capture's field: a fixed ECS place, "-", or a name
+// under sshenrich.
+func parseDest(s string) (Dest, string, error) {
+	if d, ok := fixedDests[s]; ok {
+		return d, "", nil
+	}
+	if err := checkExtraField(s); err != nil {
+		return 0, "", fmt.Errorf("%w, or one of %s", err, strings.Join(sortedKeys(fixedDests), ", "))
+	}
+	return DestExtra, s, nil
+}
+
+// checkExtraField checks a field name under sshenrich.
+func checkExtraField(s string) error {
+	if !fieldRE.MatchString(s) {
+		return fmt.Errorf("field %q must be a snake_case name under sshenrich", s)
+	}
+	if reservedFields[s] {
+		return fmt.Errorf("field %q is written by sshenrich itself; choose another name", s)
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Type is the syntactic class of a capture: which bytes it may span.
+// Matching is purely syntactic; semantic checks (is this host an IP?)
+// happen when the record is written, so a bad value never makes a
+// line unclassified.
+type Type uint8
+
+// Capture types, as listed in DESIGN.md §5 plus a few narrower ones.
+const (
+	TypeWord Type = iota // one or more non-blank bytes
+	TypeUser             // any bytes, possibly none: user names may hold blanks
+	TypeHost             // IPv4, IPv6 or host name characters
+	TypeIP               // address characters only (hex digits, '.', ':', '%')
+	TypePort             // decimal digits
+	TypeInt              // decimal digits
+	TypeHex              // hexadecimal digits
+	TypeList             // a comma-separated list without blanks
+	TypeRest             // any bytes, at least one
+	numTypes
+)
+
+var typeNames = [numTypes]string{"word", "user", "host", "ip", "port", "int", "hex", "list", "rest"}
+
+func (t Type) String() string { return typeNames[t] }
+
+func parseType(s string) (Type, bool) {
+	for i, n := range typeNames {
+		if n == s {
+			return Type(i), true
+		}
+	}
+	return 0, false
+}
+
+// minLen is the shortest span a capture of this type may match.
+func (t Type) minLen() int {
+	if t == TypeUser {
+		return 0
+	}
+	return 1
+}
+
+// admits reports whether byte c may appear inside a capture of type t.
+func (t Type) admits(c byte) bool { return classTable[t][c] }
+
+var classTable [numTypes][256]bool
+
+func init() {
+	for c := range 256 {
+		b := byte(c)
+		blank := b == ' ' || b == '\t'
+		digit := b >= '0' && b <= '9'
+		hex := digit || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F')
+		alpha := (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')
+		classTable[TypeWord][c] = !blank
+		classTable[TypeUser][c] = true
+		classTable[TypeHost][c] = alpha || digit || b == '.' || b == ':' || b == '-' || b == '_' || b == '%'
+		classTable[TypeIP][c] = hex || b == '.' || b == ':' || b == '%'
+		classTable[TypePort][c] = digit
+		classTable[TypeInt][c] = digit
+		classTable[TypeHex][c] = hex
+		classTable[TypeList][c] = !blank
+		classTable[TypeRest][c] = true
+	}
+}
+
+// Dest is where a captured value goes in the enriched record.
+type Dest uint8
+
+// Destinations. The first few have fixed ECS places; DestExtra goes under
+// the sshenrich namespace with the variable's Field name.
+const (
+	DestNone       Dest = iota // captured for matching only, not written
+	DestSourceHost             // source.ip or source.domain
+	DestSourcePort             // source.port
+	DestDestHost               // destination.ip or destination.domain
+	DestDestPort               // destination.port
+	DestUserName               // user.name
+	DestUserID                 // user.id
+	DestExtra                  // sshenrich.<Field>
+)
+
+var fixedDests = map[string]Dest{
+	"-":                DestNone,
+	"source.host":      DestSourceHost,
+	"source.port":      DestSourcePort,
+	"destination.host": DestDestHost,
+	"destination.port": DestDestPort,
+	"user.name":        DestUserName,
+	"user.id":          DestUserID,
+}
+
+// Kind says how a value is written.
+type Kind uint8
+
+// Value kinds.
+const (
+	KindString    Kind = iota
+	KindInt            // a decimal number; left out when it does not parse
+	KindList           // a comma-separated list, written as an array
+	KindBool           // true when the optional part matched
+	KindPushReply      // an OpenVPN PUSH_REPLY option list, expanded into fields
+)
+
+var kindNames = map[string]Kind{"string": KindString, "int": KindInt, "list": KindList, "bool": KindBool, "push_reply": KindPushReply}
+
+// Var is a capture name of the template notation with its type and
+// destination. Templates are copied from vendor manuals, so names are
+// the manuals' own ("authentication method", "vrf id"). Vars are
+// declared in catalog files by "capture:" stanzas.
+type Var struct {
+	Name  string
+	Type  Type
+	Dest  Dest
+	Field string // key under sshenrich when Dest is DestExtra
+	Kind  Kind
+	Pos   string // file:line of the declaration
+}
+
+// Group gives a meaning to an optional or choice part whose text is
+// known, e.g. "[invalid user]" or "[local|remote]". Declared in catalog
+// files by "group:" stanzas.
+type Group struct {
+	Text  string // the part's text without brackets: "local|remote"
+	Field string // key under sshenrich
+	Kind  Kind   // KindBool: true when present; KindString: the matched text
+	Pos   string
+}
+
+// defaultKind derives how a capture is written from its type.
+func defaultKind(t Type) Kind {
+	switch t {
+	case TypeInt, TypePort:
+		return KindInt
+	case TypeList:
+		return KindList
+	}
+	return KindString
+}
+
+// vocab is a set of declared captures and groups.
+type vocab struct {
+	vars   map[string]*Var
+	groups map[string]*Group
+}
+
+func newVocab() *vocab {
+	return &vocab{vars: map[string]*Var{}, groups: map[string]*Group{}}
+}
+
+func (v *vocab) lookup(name string) (*Var, error) {
+	if x, ok := v.vars[name]; ok {
+		return x, nil
+	}
+	return nil, fmt.Errorf("unknown capture <%s>: declare it in a \"capture:\" stanza (known: %s)", name, strings.Join(v.names(), ", "))
+}
+
+func (v *vocab) names() []string {
+	names := make([]string, 0, len(v.vars))
+	for n := range v.vars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// reservedFields are the keys under sshenrich that the record writer
+// fills itself; captures and groups may not use them, nor the names of
+// ECS groups, which the writer may move under sshenrich.
+var reservedFields = map[string]bool{
+	"envelope": true, "platform": true, "timestamp": true, "family": true, "severity": true,
+	"remediation": true, "description_ja": true, "remediation_ja": true, "unclassified_reason": true,
+	"session_id": true, "preauth": true, "repeated": true, "host_elided": true, "invalid_utf8": true,
+	"level": true, "tunnel": true, "switch": true, "fw_prefix": true, "fw_in": true, "fw_out": true,
+	"moved": true, "vpn_routes": true, "dns_servers": true,
+	"event": true, "rule": true, "source": true, "destination": true, "user": true, "process": true,
+	"host": true, "observer": true, "log": true, "network": true, "threat": true, "tags": true, "related": true,
+}
