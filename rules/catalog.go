@@ -93,17 +93,20 @@ type Template struct {
 	Pos    string // file:line
 	Elided bool   // the variant without its host, for redacted lines
 
-	prog     program
-	slots    []slot
-	maxScore int
-	prefix   string
-	suffix   string
-	nodes    []node
+	prog       program
+	slots      []slot
+	maxScore   int
+	prefix     string // literal text every match starts with
+	suffix     string // literal text every match ends with
+	needles    []int  // ids (into Catalog.needles) of other literals every match contains
+	needleText [][]byte
+	nodes      []node
 }
 
 // Catalog is a compiled set of entries. It is immutable and safe for
 // concurrent use; each goroutine matches with its own Matcher.
 type Catalog struct {
+	needles  [][]byte // distinct needle literals of all templates
 	entries  []*Entry
 	disabled []string // codes switched off by "enabled: false"
 	byCode   map[string]*Entry
@@ -271,6 +274,7 @@ func Compile(sources ...Source) (*Catalog, error) {
 		return nil, errs
 	}
 	c.index = buildIndex(c.entries)
+	c.numberNeedles()
 	if errs := c.checkAmbiguity(); len(errs) > 0 {
 		return nil, errs
 	}
@@ -637,4 +641,23 @@ func checkExtraField(s string) error {
 		return fmt.Errorf("field %q is written by sshenrich itself; choose another name", s)
 	}
 	return nil
+}
+
+// numberNeedles gives each distinct needle an id, so that a Matcher looks
+// for each at most once per message.
+func (c *Catalog) numberNeedles() {
+	ids := map[string]int{}
+	for _, e := range c.entries {
+		for _, t := range e.Templates {
+			for _, n := range t.needleText {
+				id, ok := ids[string(n)]
+				if !ok {
+					id = len(c.needles)
+					ids[string(n)] = id
+					c.needles = append(c.needles, n)
+				}
+				t.needles = append(t.needles, id)
+			}
+		}
+	}
 }

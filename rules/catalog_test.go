@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -47,5 +48,39 @@ func TestBuiltinEntriesComplete(t *testing.T) {
 			t.Errorf("%s: %s has the same name %q as %s", e.Pos, e.Code, e.Name, other)
 		}
 		names[e.Name] = e.Code
+	}
+}
+
+// TestCodesPinned holds every code to its name: a code can never change
+// meaning, disappear or be reused without this list changing too.
+func TestCodesPinned(t *testing.T) {
+	c, partial := coverageCatalog(t)
+	if partial {
+		t.Skip("checks the whole catalog")
+	}
+	data, err := os.ReadFile("testdata/codes.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		code, name, _ := strings.Cut(line, " ")
+		pinned[code] = name
+	}
+	for _, e := range c.Entries() {
+		name, ok := pinned[e.Code]
+		switch {
+		case !ok:
+			t.Errorf("%s: new code %s is not pinned: add \"%s %s\" to testdata/codes.txt", e.Pos, e.Code, e.Code, e.Name)
+		case name != e.Name:
+			t.Errorf("%s: code %s was pinned as %q and is now %q: codes never change meaning; give the new message a new code", e.Pos, e.Code, name, e.Name)
+		}
+		delete(pinned, e.Code)
+	}
+	for code, name := range pinned {
+		t.Errorf("pinned code %s (%s) is gone from the catalog: codes are never removed; disable an entry with enabled: false in a user file instead", code, name)
 	}
 }

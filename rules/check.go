@@ -126,8 +126,13 @@ func (m *Matcher) candidates(line string) []*Template {
 	ix := &m.cat.index
 	var out []*Template
 	if len(line) >= 4 {
-		out = append(out, ix.prefix[key4([]byte(line))]...)
-		out = append(out, ix.suffix[key4([]byte(line[len(line)-4:]))]...)
+		out = append(out, ix.prefix[keyOf([]byte(line[:4]))]...)
+		out = append(out, ix.suffix[keyOf([]byte(line[len(line)-4:]))]...)
+	}
+	for _, k := range ix.short {
+		if k.fromEnd && strings.HasSuffix(line, k.text) || !k.fromEnd && strings.HasPrefix(line, k.text) {
+			out = append(out, k.t)
+		}
 	}
 	return append(out, ix.floating...)
 }

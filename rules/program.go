@@ -8,31 +8,45 @@ import (
 // A template compiles to a small backtracking program, in the manner of
 // a regular-expression VM, with two differences that matter here:
 // literals are matched as whole strings, and a capture is one lazy span
-// instruction that jumps straight to the next place where the following
-// literal could start. Lazy spans anchored at the end of the line give
-// the right parse for hostile input: in "Failed password for invalid
-// user x from 6.6.6.6 port 22 ssh2 from 1.2.3.4 port 5" the user becomes
+// instruction that jumps straight to the next place where what follows
+// it can start. Lazy spans anchored at the end of the line give the right
+// parse for hostile input: in "Failed password for invalid user x from
+// 6.6.6.6 port 22 ssh2 from 1.2.3.4 port 5" the user becomes
 // "x from 6.6.6.6 port 22 ssh2" and the host 1.2.3.4.
 
 type opcode uint8
 
 const (
-	opLit   opcode = iota // in[pos:] starts with lits[arg]
-	opSpan                // lazy capture span of type typ
-	opSave                // slot arg = pos
+	opLit   opcode = iota // input[pos:] starts with lits[arg]
+	opCap                 // lazy span of type typ into slot arg
+	opSave                // caps[arg] = pos (the bounds of a meaningful group)
 	opSplit               // try x, then y
 	opJmp                 // continue at x
-	opEnd                 // pos == len(in)
+	opEnd                 // pos == len(input)
 )
 
 type inst struct {
-	op      opcode
-	typ     Type
-	hasNext bool // the instruction after a span starts with byte next
-	toEnd   bool // the instruction after a span is opEnd
-	next    byte
-	arg     int32
-	x, y    int32
+	op  opcode
+	typ Type
+	// undo: the instruction sits inside an optional or choice part, so the
+	// values it records must be restored when matching backs out of it.
+	// Captures outside such parts are set again on every path.
+	undo bool
+	// For a capture: the bytes that can follow it (follow), whether the
+	// line may end right after it (endOK), and the one byte that must
+	// follow when there is exactly one (single, when hasSingle).
+	hasSingle bool
+	atEnd     bool // nothing can follow but the end of the line
+	endOK     bool
+	single    byte
+	follow    *[256]bool
+	// nextLit is the literal that always follows a capture, when one
+	// does: the capture can only end where it starts.
+	nextLit []byte
+	// For a split: the literal its preferred branch starts with, or -1.
+	firstLit int32
+	arg      int32
+	x, y     int32
 }
 
 type program struct {
@@ -49,6 +63,7 @@ type slot struct {
 type compiler struct {
 	prog  program
 	slots []slot
+	depth int // nesting of optional and choice parts
 }
 
 func compileSeq(seq []node) (program, []slot, error) {
@@ -57,11 +72,13 @@ func compileSeq(seq []node) (program, []slot, error) {
 		return program{}, nil, err
 	}
 	c.emit(inst{op: opEnd})
-	c.linkSpans()
+	c.linkCaptures()
+	c.linkSplits()
 	return c.prog, c.slots, nil
 }
 
 func (c *compiler) emit(i inst) int32 {
+	i.undo = c.depth > 0
 	c.prog.insts = append(c.prog.insts, i)
 	return int32(len(c.prog.insts) - 1)
 }
@@ -74,20 +91,22 @@ func (c *compiler) newSlot(s slot) (int32, error) {
 	return int32(len(c.slots) - 1), nil
 }
 
+func (c *compiler) lit(s string) {
+	c.prog.lits = append(c.prog.lits, s)
+	c.emit(inst{op: opLit, arg: int32(len(c.prog.lits) - 1)})
+}
+
 func (c *compiler) seq(seq []node) error {
 	for _, n := range seq {
 		switch n.kind {
 		case nodeLit:
-			c.prog.lits = append(c.prog.lits, n.lit)
-			c.emit(inst{op: opLit, arg: int32(len(c.prog.lits) - 1)})
+			c.lit(n.lit)
 		case nodeCap:
 			k, err := c.newSlot(slot{v: n.v})
 			if err != nil {
 				return err
 			}
-			c.emit(inst{op: opSave, arg: 2 * k})
-			c.emit(inst{op: opSpan, typ: n.v.Type})
-			c.emit(inst{op: opSave, arg: 2*k + 1})
+			c.emit(inst{op: opCap, typ: n.v.Type, arg: k})
 		case nodeOpt, nodeAlt:
 			if err := c.group(n); err != nil {
 				return err
@@ -107,15 +126,15 @@ func (c *compiler) group(n node) error {
 			return err
 		}
 	}
+	c.depth++
+	defer func() { c.depth-- }()
 	if n.kind == nodeOpt {
 		split := c.emit(inst{op: opSplit})
 		c.prog.insts[split].x = split + 1
 		content := n.alts[0]
 		if k >= 0 && n.moved {
 			// The blank normalize moved in is not part of the group's text.
-			if err := c.seq([]node{{kind: nodeLit, lit: " "}}); err != nil {
-				return err
-			}
+			c.lit(" ")
 			first := content[0]
 			first.lit = first.lit[1:]
 			content = append([]node{first}, content[1:]...)
@@ -164,30 +183,92 @@ func (c *compiler) group(n node) error {
 	return nil
 }
 
-// linkSpans records, for every span, what must follow it, so that the
-// matcher can jump to the next candidate end instead of trying each byte.
-func (c *compiler) linkSpans() {
+// linkCaptures records, for every capture, which bytes can follow it, so
+// that the matcher jumps to the next place where the capture may end
+// instead of trying each byte.
+func (c *compiler) linkCaptures() {
 	insts := c.prog.insts
 	for pc := range insts {
-		if insts[pc].op != opSpan {
+		if insts[pc].op != opCap {
 			continue
 		}
-		next := int32(pc + 1)
-		for steps := 0; steps < len(insts); steps++ {
-			switch insts[next].op {
-			case opSave:
-				next++
-				continue
-			case opJmp:
-				next = insts[next].x
-				continue
-			case opLit:
-				insts[pc].hasNext = true
-				insts[pc].next = c.prog.lits[insts[next].arg][0]
-			case opEnd:
-				insts[pc].toEnd = true
+		follow := new([256]bool)
+		endOK := false
+		seen := make([]bool, len(insts))
+		var walk func(at int32)
+		walk = func(at int32) {
+			if seen[at] {
+				return
 			}
-			break
+			seen[at] = true
+			switch in := insts[at]; in.op {
+			case opSave:
+				walk(at + 1)
+			case opJmp:
+				walk(in.x)
+			case opSplit:
+				walk(in.x)
+				walk(in.y)
+			case opLit:
+				follow[c.prog.lits[in.arg][0]] = true
+			case opCap:
+				for b := range 256 {
+					if in.typ.admits(byte(b)) {
+						follow[b] = true
+					}
+				}
+				if in.typ.minLen() == 0 {
+					walk(at + 1)
+				}
+			case opEnd:
+				endOK = true
+			}
+		}
+		walk(int32(pc + 1))
+		insts[pc].follow, insts[pc].endOK = follow, endOK
+		n := 0
+		for b := range 256 {
+			if follow[b] {
+				n++
+				insts[pc].single = byte(b)
+			}
+		}
+		insts[pc].hasSingle = n == 1
+		insts[pc].atEnd = n == 0 && endOK
+		// A literal reached without a branch always follows.
+		at := int32(pc + 1)
+		for insts[at].op == opSave || insts[at].op == opJmp {
+			if insts[at].op == opJmp {
+				at = insts[at].x
+			} else {
+				at++
+			}
+		}
+		if insts[at].op == opLit {
+			insts[pc].nextLit = []byte(c.prog.lits[insts[at].arg])
+		}
+	}
+}
+
+// linkSplits records the literal each split's preferred branch starts
+// with, so that a quick pass can tell at once that the branch fails.
+func (c *compiler) linkSplits() {
+	insts := c.prog.insts
+	for pc := range insts {
+		if insts[pc].op != opSplit {
+			continue
+		}
+		insts[pc].firstLit = -1
+		at := insts[pc].x
+		for insts[at].op == opSave || insts[at].op == opJmp {
+			if insts[at].op == opJmp {
+				at = insts[at].x
+			} else {
+				at++
+			}
+		}
+		if insts[at].op == opLit {
+			insts[pc].firstLit = insts[at].arg
 		}
 	}
 }
@@ -198,8 +279,8 @@ type frameKind uint8
 
 const (
 	frameRetry   frameKind = iota // resume at pc with pos
-	frameExtend                   // the span at pc may also take in[pos]
-	frameRestore                  // undo a save: caps[slot] = old
+	frameExtend                   // the capture at pc may also take input[pos]
+	frameRestore                  // undo a recorded value: caps[pc] = pos
 )
 
 type frame struct {
@@ -214,7 +295,7 @@ type vm struct {
 	stack   []frame
 	caps    [2 * MaxCaptures]int32
 	visited []uint64
-	steps   int // work done by the current fast run, in rough instruction units
+	steps   int // work done by the current plain run, in rough instruction units
 }
 
 // fastStepLimit bounds plain backtracking on one line. Past it the
@@ -223,39 +304,233 @@ type vm struct {
 // whatever a (user-written) template looks like.
 func fastStepLimit(n int) int { return 256 + 8*n }
 
-// run matches p against all of input. It returns the literal bytes matched.
+// run matches p against all of input. It returns the literal bytes
+// matched; the captures are in m.caps.
 func (m *vm) run(p *program, nslots int, input []byte) (int, bool) {
-	score, ok, done := m.exec(p, nslots, input, false)
-	if done {
-		return score, ok
+	for i := range 2 * nslots {
+		m.caps[i] = -1
 	}
-	score, ok, _ = m.exec(p, nslots, input, true)
-	return score, ok
-}
-
-// exec runs p once. done is false when plain backtracking gave up at the
-// step limit; the caller then runs it again with memo set.
-func (m *vm) exec(p *program, nslots int, input []byte, memo bool) (score int, ok, done bool) {
-	n := len(input)
-	insts := p.insts
-	if memo {
-		words := (2*len(insts)*(n+1) + 63) / 64
-		if cap(m.visited) < words {
-			m.visited = make([]uint64, words)
-		}
-		m.visited = m.visited[:words]
-		clear(m.visited)
+	score, ok, final := m.quick(p, input)
+	if ok || final {
+		return score, ok
 	}
 	for i := range 2 * nslots {
 		m.caps[i] = -1
 	}
+	if score, ok, done := m.exec(p, input); done {
+		return score, ok
+	}
+	for i := range 2 * nslots {
+		m.caps[i] = -1
+	}
+	return m.execMemo(p, input)
+}
+
+// set records a capture bound, with an undo frame when needed.
+func (m *vm) set(ins *inst, slot int32, pos int) {
+	if ins.undo {
+		m.stack = append(m.stack, frame{kind: frameRestore, pc: slot, pos: m.caps[slot]})
+	}
+	m.caps[slot] = int32(pos)
+}
+
+// quick follows the path the backtracking search tries first, without
+// keeping alternatives: at a split it takes the preferred branch unless
+// that branch's first literal is not there, and a capture takes its
+// first possible end. Most messages match on that path. A failure is
+// final only when the path made no guess: no capture could have been
+// longer and no split had a live alternative. Otherwise run does the
+// full search.
+func (m *vm) quick(p *program, input []byte) (score int, ok, final bool) {
+	n := len(input)
+	insts := p.insts
+	pc, pos, sc := int32(0), 0, 0
+	guessed := false
+	for {
+		ins := &insts[pc]
+		switch ins.op {
+		case opLit:
+			lit := p.lits[ins.arg]
+			if n-pos < len(lit) || string(input[pos:pos+len(lit)]) != lit {
+				return 0, false, !guessed
+			}
+			pos += len(lit)
+			sc += len(lit)
+			pc++
+		case opCap:
+			e := pos + ins.typ.minLen()
+			if e > n || !admitsAll(ins.typ, input[pos:e]) {
+				return 0, false, !guessed
+			}
+			e, bad := firstEnd(ins, input, e)
+			if bad {
+				return 0, false, !guessed
+			}
+			guessed = guessed || e < n && ins.typ.admits(input[e])
+			m.caps[2*ins.arg], m.caps[2*ins.arg+1] = int32(pos), int32(e)
+			pos = e
+			pc++
+		case opSave:
+			m.caps[ins.arg] = int32(pos)
+			pc++
+		case opSplit:
+			pc = ins.x
+			if ins.firstLit >= 0 {
+				lit := p.lits[ins.firstLit]
+				if n-pos < len(lit) || string(input[pos:pos+len(lit)]) != lit {
+					pc = ins.y
+				}
+			}
+			guessed = guessed || pc == ins.x
+		case opJmp:
+			pc = ins.x
+		case opEnd:
+			return sc, pos == n, !guessed
+		}
+	}
+}
+
+// firstEnd is the first place at or after e where capture c may end.
+func firstEnd(c *inst, input []byte, e int) (int, bool) {
+	n := len(input)
+	t := c.typ
+	anyByte := t == TypeRest || t == TypeUser
+	switch {
+	case anyByte && c.atEnd:
+		return n, false
+	case len(c.nextLit) > 1 && anyByte:
+		i := bytes.Index(input[e:], c.nextLit)
+		if i < 0 {
+			return 0, true
+		}
+		return e + i, false
+	case c.hasSingle && anyByte:
+		if i := bytes.IndexByte(input[e:], c.single); i >= 0 {
+			return e + i, false
+		}
+		e = n
+	default:
+		for e < n && !c.follow[input[e]] {
+			if !t.admits(input[e]) {
+				return 0, true
+			}
+			e++
+		}
+	}
+	if e == n && !c.endOK {
+		return 0, true
+	}
+	return e, false
+}
+
+// exec is plain backtracking. done is false when it gave up at the step
+// limit; run then starts over with execMemo.
+func (m *vm) exec(p *program, input []byte) (score int, ok, done bool) {
+	n := len(input)
+	insts := p.insts
 	m.stack = m.stack[:0]
 	m.steps = 0
 	limit := fastStepLimit(n)
 	pc, pos, sc := int32(0), 0, int32(0)
+	for {
+		if m.steps++; m.steps > limit {
+			return 0, false, false
+		}
+		ins := &insts[pc]
+		failed := false
+		switch ins.op {
+		case opLit:
+			lit := p.lits[ins.arg]
+			if n-pos >= len(lit) && string(input[pos:pos+len(lit)]) == lit {
+				pos += len(lit)
+				sc += int32(len(lit))
+				pc++
+			} else {
+				failed = true
+			}
+		case opCap:
+			e := pos + ins.typ.minLen()
+			if e > n || !admitsAll(ins.typ, input[pos:e]) {
+				failed = true
+				break
+			}
+			m.set(ins, 2*ins.arg, pos)
+			if e, failed = m.candidate(pc, ins, input, e, sc); !failed {
+				m.set(ins, 2*ins.arg+1, e)
+				pos = e
+				pc++
+			}
+		case opSave:
+			m.set(ins, ins.arg, pos)
+			pc++
+		case opSplit:
+			m.stack = append(m.stack, frame{kind: frameRetry, pc: ins.y, pos: int32(pos), score: sc})
+			pc = ins.x
+		case opJmp:
+			pc = ins.x
+		case opEnd:
+			if pos == n {
+				return int(sc), true, true
+			}
+			failed = true
+		}
+		if !failed {
+			continue
+		}
+		// Back up to the most recent alternative.
+		resumed := false
+		for len(m.stack) > 0 && !resumed {
+			f := m.stack[len(m.stack)-1]
+			m.stack = m.stack[:len(m.stack)-1]
+			switch f.kind {
+			case frameRestore:
+				m.caps[f.pc] = f.pos
+			case frameRetry:
+				pc, pos, sc = f.pc, int(f.pos), f.score
+				resumed = true
+			case frameExtend:
+				c := &insts[f.pc]
+				if e, bad := m.candidate(f.pc, c, input, int(f.pos)+1, f.score); !bad {
+					m.set(c, 2*c.arg+1, e)
+					pc, pos, sc = f.pc+1, e, f.score
+					resumed = true
+				}
+			}
+		}
+		if !resumed {
+			return 0, false, true
+		}
+	}
+}
 
-	// seen marks a state and reports whether it was already explored, and
-	// so is known to fail. Extension states use pcs past the program.
+// candidate finds the first place at or after e where the capture at pc
+// may end, given that it already covers everything before e, and pushes
+// a frame to try a longer capture later.
+func (m *vm) candidate(pc int32, c *inst, input []byte, e int, sc int32) (int, bool) {
+	start := e
+	e, bad := firstEnd(c, input, e)
+	if bad {
+		return 0, true
+	}
+	m.steps += (e - start) / 8
+	if e < len(input) && c.typ.admits(input[e]) {
+		m.stack = append(m.stack, frame{kind: frameExtend, pc: pc, pos: int32(e), score: sc})
+	}
+	return e, false
+}
+
+// execMemo is backtracking that visits each (instruction, position)
+// state once, and moves captures one byte at a time so that every state
+// is one of those. A state reached again is known to fail.
+func (m *vm) execMemo(p *program, input []byte) (int, bool) {
+	n := len(input)
+	insts := p.insts
+	words := (2*len(insts)*(n+1) + 63) / 64
+	if cap(m.visited) < words {
+		m.visited = make([]uint64, words)
+	}
+	m.visited = m.visited[:words]
+	clear(m.visited)
 	seen := func(pc int32, pos int) bool {
 		i := int(pc)*(n+1) + pos
 		w, b := i>>6, uint64(1)<<(i&63)
@@ -265,14 +540,17 @@ func (m *vm) exec(p *program, nslots int, input []byte, memo bool) (score int, o
 		m.visited[w] |= b
 		return false
 	}
-
-	for {
-		if !memo {
-			if m.steps++; m.steps > limit {
-				return 0, false, false
-			}
+	// fits reports whether the capture c may end at e.
+	fits := func(c *inst, e int) bool {
+		if e == n {
+			return c.endOK
 		}
-		failed := memo && seen(pc, pos)
+		return c.follow[input[e]]
+	}
+	m.stack = m.stack[:0]
+	pc, pos, sc := int32(0), 0, int32(0)
+	for {
+		failed := seen(pc, pos)
 		if !failed {
 			ins := &insts[pc]
 			switch ins.op {
@@ -285,28 +563,34 @@ func (m *vm) exec(p *program, nslots int, input []byte, memo bool) (score int, o
 				} else {
 					failed = true
 				}
+			case opCap:
+				e := pos + ins.typ.minLen()
+				if e > n || !admitsAll(ins.typ, input[pos:e]) {
+					failed = true
+					break
+				}
+				m.set(ins, 2*ins.arg, pos)
+				if e < n && ins.typ.admits(input[e]) {
+					m.stack = append(m.stack, frame{kind: frameExtend, pc: pc, pos: int32(e), score: sc})
+				}
+				if fits(ins, e) {
+					m.set(ins, 2*ins.arg+1, e)
+					pos = e
+					pc++
+				} else {
+					failed = true
+				}
 			case opSave:
-				m.stack = append(m.stack, frame{kind: frameRestore, pc: ins.arg, pos: m.caps[ins.arg]})
-				m.caps[ins.arg] = int32(pos)
+				m.set(ins, ins.arg, pos)
 				pc++
 			case opSplit:
 				m.stack = append(m.stack, frame{kind: frameRetry, pc: ins.y, pos: int32(pos), score: sc})
 				pc = ins.x
 			case opJmp:
 				pc = ins.x
-			case opSpan:
-				e := pos + ins.typ.minLen()
-				if e > n || !admitsAll(ins.typ, input[pos:e]) {
-					failed = true
-					break
-				}
-				if e, failed = m.candidate(pc, ins, input, e, sc, memo); !failed {
-					pos = e
-					pc++
-				}
 			case opEnd:
 				if pos == n {
-					return int(sc), true, true
+					return int(sc), true
 				}
 				failed = true
 			}
@@ -314,7 +598,6 @@ func (m *vm) exec(p *program, nslots int, input []byte, memo bool) (score int, o
 		if !failed {
 			continue
 		}
-		// Backtrack to the most recent alternative.
 		resumed := false
 		for len(m.stack) > 0 && !resumed {
 			f := m.stack[len(m.stack)-1]
@@ -326,63 +609,25 @@ func (m *vm) exec(p *program, nslots int, input []byte, memo bool) (score int, o
 				pc, pos, sc = f.pc, int(f.pos), f.score
 				resumed = true
 			case frameExtend:
-				if memo && seen(int32(len(insts))+f.pc, int(f.pos)) {
+				if seen(int32(len(insts))+f.pc, int(f.pos)) {
 					continue
 				}
-				span := &insts[f.pc]
-				e, bad := m.candidate(f.pc, span, input, int(f.pos)+1, f.score, memo)
-				if !bad {
+				c := &insts[f.pc]
+				e := int(f.pos) + 1
+				if e < n && c.typ.admits(input[e]) {
+					m.stack = append(m.stack, frame{kind: frameExtend, pc: f.pc, pos: int32(e), score: f.score})
+				}
+				if fits(c, e) {
+					m.set(c, 2*c.arg+1, e)
 					pc, pos, sc = f.pc+1, e, f.score
 					resumed = true
 				}
 			}
 		}
 		if !resumed {
-			return 0, false, true
+			return 0, false
 		}
 	}
-}
-
-// candidate finds the first place at or after e where the span at pc
-// may end, given that input[start:e] is already admitted. It pushes a
-// frame to try a longer span later.
-func (m *vm) candidate(pc int32, span *inst, input []byte, e int, sc int32, memo bool) (int, bool) {
-	n := len(input)
-	t := span.typ
-	switch {
-	case memo:
-		// One byte at a time, so that every state is memoised.
-	case span.toEnd:
-		if !admitsAll(t, input[e:]) {
-			return 0, true
-		}
-		return n, false
-	case span.hasNext:
-		if t == TypeRest || t == TypeUser {
-			i := bytes.IndexByte(input[e:], span.next)
-			if i < 0 {
-				return 0, true
-			}
-			m.steps += i / 16
-			e += i
-		} else {
-			start := e
-			for e < n && input[e] != span.next && t.admits(input[e]) {
-				e++
-			}
-			m.steps += (e - start) / 4
-			if e == n || input[e] != span.next {
-				return 0, true
-			}
-		}
-	}
-	if e < n && t.admits(input[e]) {
-		m.stack = append(m.stack, frame{kind: frameExtend, pc: pc, pos: int32(e), score: sc})
-	}
-	if memo && !candidateFits(span, input, e) {
-		return 0, true
-	}
-	return e, false
 }
 
 func admitsAll(t Type, b []byte) bool {
@@ -395,13 +640,4 @@ func admitsAll(t Type, b []byte) bool {
 		}
 	}
 	return true
-}
-
-// candidateFits reports whether a span may end at e: at the end of the
-// line when the template ends there, else where the next literal starts.
-func candidateFits(span *inst, input []byte, e int) bool {
-	if span.toEnd {
-		return e == len(input)
-	}
-	return !span.hasNext || e < len(input) && input[e] == span.next
 }

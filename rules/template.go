@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // The template notation (DESIGN.md §5):
@@ -357,15 +358,59 @@ func newTemplate(text string, seq []node, elided bool) (*Template, error) {
 		return nil, err
 	}
 	return &Template{
-		Text:     text,
-		Elided:   elided,
-		prog:     prog,
-		slots:    slots,
-		maxScore: maxLiteral(seq),
-		prefix:   fixedPrefix(seq),
-		suffix:   fixedSuffix(seq),
-		nodes:    seq,
+		Text:       text,
+		Elided:     elided,
+		prog:       prog,
+		slots:      slots,
+		maxScore:   maxLiteral(seq),
+		prefix:     fixedPrefix(seq),
+		suffix:     fixedSuffix(seq),
+		needleText: needles(seq),
+		nodes:      seq,
 	}, nil
+}
+
+// needles are literals of the template's fixed part, other than its
+// prefix and suffix, that every match contains: a message without them
+// cannot match, and looking for them is far cheaper than running the
+// program. They are the longest such literal, and the last one that
+// holds punctuation (the wordings of one event usually differ at the
+// end, as "... ssh2" and "... ssh2: RSA SHA256:...").
+func needles(seq []node) [][]byte {
+	var out [][]byte
+	longest, last := "", ""
+	for i, n := range seq {
+		if n.kind != nodeLit || i == 0 || i == len(seq)-1 {
+			continue
+		}
+		if len(n.lit) > len(longest) {
+			longest = n.lit
+		}
+		if strings.ContainsAny(n.lit, ":;,.()[]=\"'<>/@") {
+			last = n.lit
+		}
+	}
+	if t := needleText(longest); len(longest) >= 3 && len(t) >= 2 {
+		out = append(out, []byte(t))
+	}
+	if t := strings.Trim(last, " "); last != "" && last != longest && t != "" {
+		out = append(out, []byte(t))
+	}
+	return out
+}
+
+// needleText cuts a literal to the part that is quickest to look for:
+// from its first letter (blanks, punctuation and digits are common in
+// log lines, so a search starting at them stops often), at most 12 bytes.
+func needleText(lit string) string {
+	t := strings.TrimLeftFunc(lit, func(r rune) bool { return !unicode.IsLetter(r) })
+	if len(strings.TrimSpace(t)) < 2 {
+		t = strings.Trim(lit, " ")
+	}
+	if len(t) > 12 {
+		t = t[:12]
+	}
+	return t
 }
 
 // checkDuplicateFields rejects a template that would write one record

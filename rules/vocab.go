@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -159,7 +160,51 @@ func (v *vocab) lookup(name string) (*Var, error) {
 	if x, ok := v.vars[name]; ok {
 		return x, nil
 	}
-	return nil, fmt.Errorf("unknown capture <%s>: declare it in a \"capture:\" stanza (known: %s)", name, strings.Join(v.names(), ", "))
+	msg := fmt.Sprintf("unknown capture <%s>: declare it in a \"capture:\" stanza", name)
+	if near := nearest(name, v.names(), 3); len(near) > 0 {
+		msg += "; did you mean <" + strings.Join(near, ">, <") + ">?"
+	}
+	return nil, errors.New(msg)
+}
+
+// nearest returns up to n names within a small edit distance of s.
+func nearest(s string, names []string, n int) []string {
+	type cand struct {
+		name string
+		d    int
+	}
+	var cs []cand
+	for _, name := range names {
+		if d := editDistance(s, name); d <= max(2, len(s)/3) {
+			cs = append(cs, cand{name, d})
+		}
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
+	var out []string
+	for i := 0; i < len(cs) && i < n; i++ {
+		out = append(out, cs[i].name)
+	}
+	return out
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func (v *vocab) names() []string {
