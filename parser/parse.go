@@ -294,8 +294,20 @@ func (p *Parser) ctime(b []byte, e *Envelope) bool {
 
 // dmesg reads a kernel ring buffer line: "[12345.678901] msg".
 func (p *Parser) dmesg(b []byte, e *Envelope) bool {
-	if len(b) < 4 || b[0] != '[' {
+	n := uptimeStamp(b)
+	if n == 0 {
 		return false
+	}
+	e.Format = FormatKernel
+	e.Program = progKernel
+	e.Message = b[n:]
+	return true
+}
+
+// uptimeStamp returns the length of a leading "[  123.456789] ", or 0.
+func uptimeStamp(b []byte) int {
+	if len(b) < 4 || b[0] != '[' {
+		return 0
 	}
 	i := 1
 	for i < len(b) && b[i] == ' ' {
@@ -306,12 +318,9 @@ func (p *Parser) dmesg(b []byte, e *Envelope) bool {
 		i++
 	}
 	if i == start || i+1 >= len(b) || b[i] != ']' || b[i+1] != ' ' {
-		return false
+		return 0
 	}
-	e.Format = FormatKernel
-	e.Program = progKernel
-	e.Message = b[i+2:]
-	return true
+	return i + 2
 }
 
 // rfc5424 reads "TIMESTAMP HOST APP PROCID MSGID SD MSG" after "<PRI>1 ".
@@ -492,6 +501,10 @@ func (p *Parser) refine(e *Envelope) {
 	e.Message = m
 	switch {
 	case isKernel(e.Program):
+		// Ubuntu's kern.log and ufw.log keep the kernel's uptime stamp.
+		if n := uptimeStamp(e.Message); n > 0 {
+			e.Message = e.Message[n:]
+		}
 		parseNetfilter(e)
 	case e.Format == FormatVPNGateway || e.Format == FormatOpenVPN || isOpenVPN(e.Program) || e.Program == nil:
 		clientPrefix(e)

@@ -119,7 +119,7 @@ func TestParse(t *testing.T) {
 		{"bare kernel", "kernel: filter_IN_public_REJECT: IN=eth0 OUT= SRC=203.0.113.1 DST=192.0.2.2 PROTO=TCP SPT=5 DPT=22",
 			"fmt=kernel prog=kernel net=filter_IN_public_REJECT:|eth0|203.0.113.1|192.0.2.2|TCP|5|22 msg=filter_IN_public_REJECT: IN=eth0 OUT= SRC=203.0.113.1 DST=192.0.2.2 PROTO=TCP SPT=5 DPT=22"},
 		{"ufw", "Jun 16 07:37:30 h kernel: [12345.678] [UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.1 DST=192.0.2.2 PROTO=TCP SPT=5 DPT=22",
-			"fmt=rfc3164 time=2024-06-16T07:37:30Z(assumed) host=h prog=kernel net=[12345.678] [UFW BLOCK]|eth0|203.0.113.1|192.0.2.2|TCP|5|22 msg=[12345.678] [UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.1 DST=192.0.2.2 PROTO=TCP SPT=5 DPT=22"},
+			"fmt=rfc3164 time=2024-06-16T07:37:30Z(assumed) host=h prog=kernel net=[UFW BLOCK]|eth0|203.0.113.1|192.0.2.2|TCP|5|22 msg=[UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.1 DST=192.0.2.2 PROTO=TCP SPT=5 DPT=22"},
 		{"dmesg", "[    0.000000] Linux version 5.14.0",
 			"fmt=kernel prog=kernel msg=Linux version 5.14.0"},
 		{"bare", "Accepted password for staff from 10.0.0.1 port 4226",
