@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/sshenrich/sshenrich/plugin/record"
+	"github.com/sshenrich/sshenrich/rules"
+)
+
+// enrichOptions are the flags shared by enrich and bench.
+type enrichOptions struct {
+	style, lang, tz, now string
+	rules                rulesFlag
+}
+
+func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("enrich", stderr)
+	var o enrichOptions
+	fs.StringVar(&o.style, "style", "ecs", "output style: ecs or flat")
+	fs.StringVar(&o.lang, "lang", "en", "language of descriptions and remediation: en, ja or both")
+	fs.StringVar(&o.tz, "tz", "Local", "time zone of timestamps that carry none (IANA name, UTC or Local)")
+	fs.StringVar(&o.now, "now", "", "reference time (RFC 3339) for guessing the year of syslog timestamps; default: now")
+	fs.Var(&o.rules, "rules", "user rule file (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	x, err := o.enricher()
+	if err != nil {
+		return err
+	}
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	e := &lineEnricher{x: x, out: out}
+	if fs.NArg() == 0 {
+		err = e.stream(stdin)
+	}
+	for _, name := range fs.Args() {
+		if err != nil {
+			break
+		}
+		var f *os.File
+		if f, err = os.Open(name); err != nil {
+			break
+		}
+		err = e.stream(f)
+		_ = f.Close() // read-only: the data was already read
+
+	}
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+func (o *enrichOptions) enricher() (*record.Enricher, error) {
+	style, err := record.ParseStyle(o.style)
+	if err != nil {
+		return nil, fmt.Errorf("--style: %w", err)
+	}
+	lang, err := record.ParseLang(o.lang)
+	if err != nil {
+		return nil, fmt.Errorf("--lang: %w", err)
+	}
+	loc, err := time.LoadLocation(o.tz)
+	if err != nil {
+		return nil, fmt.Errorf("--tz: %w", err)
+	}
+	cat, err := rules.Load(o.rules...)
+	if err != nil {
+		return nil, err
+	}
+	x := record.New(cat, record.Options{Style: style, Lang: lang, Location: loc})
+	if o.now != "" {
+		t, err := time.Parse(time.RFC3339, o.now)
+		if err != nil {
+			return nil, fmt.Errorf("--now: %w", err)
+		}
+		x.SetNow(t)
+	}
+	return x, nil
+}
+
+// lineEnricher writes one JSON record per input line:
+// {"message": line, ...added fields}.
+type lineEnricher struct {
+	x   *record.Enricher
+	out *bufio.Writer
+	enc record.JSON
+}
+
+func (e *lineEnricher) stream(r io.Reader) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var long []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line := chunk
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// A line longer than the buffer: gather it whole.
+			long = append(long[:0], chunk...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				chunk, err = br.ReadSlice('\n')
+				long = append(long, chunk...)
+			}
+			line = long
+		}
+		if len(line) > 0 {
+			e.write(trimEOL(line))
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func trimEOL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func (e *lineEnricher) write(line []byte) {
+	ev := e.x.Classify(line)
+	e.enc.Reset()
+	e.enc.Buf = append(e.enc.Buf, '{')
+	e.enc.Key("message")
+	e.enc.Bytes(line)
+	e.x.Write(&e.enc, ev, record.Taken{})
+	e.enc.Buf = append(e.enc.Buf, '}', '\n')
+	_, _ = e.out.Write(e.enc.Buf) // the writer's error is sticky and returned by Flush
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// runCLI runs the command in-process and returns its output.
+func runCLI(t *testing.T, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(args, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// TestGoldenSamples enriches every sample log made from the seed
+// documents and compares with the hand-reviewed golden records.
+func TestGoldenSamples(t *testing.T) {
+	samples, err := filepath.Glob("../../conf/samples/*.log")
+	if err != nil || len(samples) == 0 {
+		t.Fatalf("no samples: %v", err)
+	}
+	for _, s := range samples {
+		name := strings.TrimSuffix(filepath.Base(s), ".log")
+		for _, variant := range []struct{ suffix, style, lang string }{
+			{"", "ecs", "en"},
+			{".flat-ja", "flat", "ja"},
+		} {
+			t.Run(name+variant.suffix, func(t *testing.T) {
+				got, stderr, err := runCLI(t, "", "enrich", "--tz", "UTC", "--now", "2024-07-01T00:00:00Z",
+					"--style", variant.style, "--lang", variant.lang, s)
+				if err != nil {
+					t.Fatalf("enrich: %v\n%s", err, stderr)
+				}
+				in, _ := os.ReadFile(s)
+				if n, want := strings.Count(got, "\n"), strings.Count(string(in), "\n"); n != want {
+					t.Errorf("%d records for %d lines", n, want)
+				}
+				for i, line := range strings.Split(strings.TrimSpace(got), "\n") {
+					if !json.Valid([]byte(line)) {
+						t.Fatalf("record %d is not JSON: %s", i+1, line)
+					}
+				}
+				golden := filepath.Join("testdata", "golden", name+variant.suffix+".jsonl")
+				if *update {
+					if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test ./cmd/sshenrich -update, then review the diff)", err)
+				}
+				if got != string(want) {
+					gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+					for i := range min(len(gl), len(wl)) {
+						if gl[i] != wl[i] {
+							t.Fatalf("%s line %d differs:\n got %s\nwant %s", golden, i+1, gl[i], wl[i])
+						}
+					}
+					t.Fatalf("%s: %d lines, want %d", golden, len(gl), len(wl))
+				}
+			})
+		}
+	}
+}
+
+// TestCatalogDocCurrent fails when docs/catalog.md no longer matches
+// the catalog; make catalog regenerates it.
+func TestCatalogDocCurrent(t *testing.T) {
+	got, _, err := runCLI(t, "", "catalog", "--format", "md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("../../docs/catalog.md")
+	if err != nil || got != string(want) {
+		t.Fatalf("docs/catalog.md is stale: run make catalog (%v)", err)
+	}
+}
+
+func TestCatalogJSON(t *testing.T) {
+	got, _, err := runCLI(t, "", "catalog", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []jsonEntry
+	if err := json.Unmarshal([]byte(got), &entries); err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) < 200 {
+		t.Errorf("catalog has %d entries", len(entries))
+	}
+	for _, e := range entries {
+		if e.Code == "" || len(e.Templates) == 0 || e.Description.En == "" {
+			t.Errorf("incomplete entry in JSON: %+v", e)
+		}
+	}
+}
+
+func TestRulesCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.rules")
+	bad := filepath.Join(dir, "bad.rules")
+	os.WriteFile(good, []byte("code: SITE-0001\nseverity: warning\ntemplate: Break-glass login by <user> from <host>\ndescription.en: x\n\ncode: SSHD-0001\nseverity: critical\n"), 0o644)
+	os.WriteFile(bad, []byte("code: SITE-0002\nseverity: loud\ntemplate: x <nosuchcapture>\ndescription.en: x\n"), 0o644)
+	out, _, err := runCLI(t, "", "rules", "check", good)
+	if err != nil || !strings.Contains(out, "1 entries added, 1 overridden, 0 disabled") {
+		t.Errorf("good file: %v %q", err, out)
+	}
+	_, stderr, err := runCLI(t, "", "rules", "check", bad)
+	if err == nil {
+		t.Fatal("bad file accepted")
+	}
+	for _, want := range []string{bad + ":2: severity: \"loud\" is not one of", bad + ":3: template: column 3: unknown capture <nosuchcapture>"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("error output lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestEnrichArguments(t *testing.T) {
+	tests := []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"enrich", "--style", "xml"}, `--style: "xml" is not an output style; use ecs or flat`},
+		{[]string{"enrich", "--lang", "fr"}, `--lang: "fr" is not a language; use en, ja or both`},
+		{[]string{"enrich", "--tz", "Mars/Olympus"}, "--tz: unknown time zone Mars/Olympus"},
+		{[]string{"enrich", "--now", "yesterday"}, "--now: parsing time"},
+		{[]string{"enrich", "/no/such/file"}, "open /no/such/file"},
+		{[]string{"nosuchcommand"}, "exit status 2"},
+	}
+	for _, tt := range tests {
+		_, _, err := runCLI(t, "", tt.args...)
+		if err == nil || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("%v: error %v, want %q", tt.args, err, tt.err)
+		}
+	}
+}
+
+// TestEnrichStdinBadInput feeds lines no log should contain. Every line
+// still yields exactly one JSON record.
+func TestEnrichStdinBadInput(t *testing.T) {
+	long := strings.Repeat("Failed password for root from 192.0.2.1 port 22 ", 25000)
+	in := strings.Join([]string{"", "   ", "\x00\x00\x00", "Accepted password for \xff\xfe from 192.0.2.1 port 22", long, "\r"}, "\n") + "\n"
+	out, _, err := runCLI(t, in, "enrich", "--tz", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("%d records for 6 lines", len(lines))
+	}
+	for i, l := range lines {
+		var rec struct {
+			Message   string
+			Event     struct{ Code string }
+			Sshenrich map[string]any
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if rec.Event.Code == "" {
+			t.Errorf("record %d has no event.code", i)
+		}
+	}
+	if !strings.Contains(lines[4], `"unclassified_reason":"too_long"`) {
+		t.Errorf("1 MB line not reported as too long")
+	}
+}

@@ -1,0 +1,797 @@
+package record
+
+import (
+	"bytes"
+	"net/netip"
+	"strconv"
+
+	"github.com/sshenrich/sshenrich/parser"
+	"github.com/sshenrich/sshenrich/rules"
+)
+
+// The top-level keys sshenrich adds, in the order they are written.
+const (
+	groupEvent = iota
+	groupRule
+	groupSource
+	groupDestination
+	groupUser
+	groupProcess
+	groupHost
+	groupObserver
+	groupLog
+	groupNetwork
+	groupThreat
+	groupTags
+	groupRelated
+	numGroups
+)
+
+var groupNames = [numGroups]string{"event", "rule", "source", "destination", "user", "process", "host", "observer", "log", "network", "threat", "tags", "related"}
+
+// Namespace is the top-level key of sshenrich's own fields.
+const Namespace = "sshenrich"
+
+// marker is a key every enriched record carries; a record that already
+// has it went through sshenrich before and is passed through unchanged.
+const (
+	markerECS  = Namespace
+	markerFlat = Namespace + "_envelope"
+)
+
+// Taken records which of the added top-level keys a record already has.
+// The original keys are never changed, so a group whose key is taken is
+// written under sshenrich instead (sshenrich.log.syslog..., or
+// sshenrich_log_syslog_... in flat style) and listed in sshenrich.moved.
+// The common case is Fluent Bit's tail input, whose line key is "log".
+type Taken struct {
+	groups   uint16
+	enriched bool
+}
+
+// Add notes one key of the original record.
+func (t *Taken) Add(key []byte, style Style) {
+	if string(key) == markerECS || string(key) == markerFlat {
+		t.enriched = true
+		return
+	}
+	for g, name := range groupNames {
+		if len(key) < len(name) || string(key[:len(name)]) != name {
+			continue
+		}
+		if len(key) == len(name) || style == StyleFlat && key[len(name)] == '_' {
+			t.groups |= 1 << g
+		}
+	}
+}
+
+// Enriched reports whether the record already carries sshenrich fields.
+func (t Taken) Enriched() bool { return t.enriched }
+
+func (t Taken) has(g int) bool { return t.groups&(1<<g) != 0 }
+
+// hostValue is a host capture sorted into an IP or a host name.
+type hostValue struct {
+	ip     netip.Addr
+	domain []byte
+}
+
+func (h hostValue) present() bool { return h.ip.IsValid() || h.domain != nil }
+
+// resolved holds an event's values once they are decided, so that the
+// writer checks presence and writes from one place.
+type resolved struct {
+	src, dst         hostValue
+	srcPort, dstPort int
+	user, userID     []byte
+	platform         string
+	transport        []byte
+	elided           bool
+}
+
+type writer struct {
+	opts    *Options
+	enc     Encoder
+	flat    bool
+	prefix  []byte
+	marks   [8]int
+	nmarks  int
+	level   int
+	top     int
+	scratch []byte
+	r       resolved
+	ev      *Event
+}
+
+// Write writes ev's added fields through enc and returns the number of
+// top-level keys written. For msgpack, the caller adds this to the
+// original map's count.
+func (x *Enricher) Write(enc Encoder, ev *Event, taken Taken) int {
+	w := &x.w
+	w.enc, w.ev, w.flat = enc, ev, x.opts.Style == StyleFlat
+	w.prefix, w.nmarks, w.level, w.top = w.prefix[:0], 0, 0, 0
+	w.resolve()
+	for g := range numGroups {
+		if !taken.has(g) {
+			w.group(g)
+		}
+	}
+	w.open(Namespace)
+	w.namespace(taken)
+	w.close()
+	return w.top
+}
+
+func (w *writer) resolve() {
+	ev := w.ev
+	r := &w.r
+	*r = resolved{srcPort: -1, dstPort: -1}
+	env := &ev.Env
+	for _, c := range ev.Match.Captures() {
+		if c.Var == nil || c.Start == c.End {
+			continue
+		}
+		val := env.Message[c.Start:c.End]
+		switch c.Var.Dest {
+		case rules.DestSourceHost:
+			r.src = classifyHost(val, c.Var.Type)
+		case rules.DestSourcePort:
+			r.srcPort = port(val)
+		case rules.DestDestHost:
+			r.dst = classifyHost(val, c.Var.Type)
+		case rules.DestDestPort:
+			r.dstPort = port(val)
+		case rules.DestUserName:
+			r.user = val
+		case rules.DestUserID:
+			r.userID = val
+		}
+	}
+	if !r.src.present() && env.ClientAddr != nil {
+		r.src = classifyHost(env.ClientAddr, rules.TypeIP)
+	}
+	if r.srcPort < 0 && env.ClientPort != nil {
+		r.srcPort = port(env.ClientPort)
+	}
+	if r.user == nil && len(env.VPNUser) > 0 {
+		r.user = env.VPNUser
+	}
+	if env.Net.Present() {
+		if !r.src.present() {
+			r.src = classifyHost(env.Net.Src, rules.TypeIP)
+		}
+		if !r.dst.present() {
+			r.dst = classifyHost(env.Net.Dst, rules.TypeIP)
+		}
+		if r.srcPort < 0 {
+			r.srcPort = port(env.Net.SrcPort)
+		}
+		if r.dstPort < 0 {
+			r.dstPort = port(env.Net.DstPort)
+		}
+		r.transport = env.Net.Proto
+	}
+	r.platform = platformOf(env)
+	r.elided = ev.Match.Template != nil && ev.Match.Template.Elided
+}
+
+// platformOf decides which platform's remediation applies.
+func platformOf(env *parser.Envelope) string {
+	switch env.Format {
+	case parser.FormatAX, parser.FormatAXHeader:
+		return "ax"
+	case parser.FormatVPNGateway:
+		return "vpn-gateway"
+	}
+	switch string(env.Program) {
+	case "sshd2", "ssh-server-g3", "sshd-g3":
+		return "tectia"
+	}
+	switch env.Format {
+	case parser.FormatRFC3164, parser.FormatRFC5424, parser.FormatISO, parser.FormatStructured, parser.FormatKernel, parser.FormatOpenVPN:
+		return "linux"
+	}
+	return ""
+}
+
+func port(b []byte) int {
+	if len(b) == 0 || len(b) > 5 {
+		return -1
+	}
+	v := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		v = v*10 + int(c-'0')
+	}
+	if v > 65535 {
+		return -1
+	}
+	return v
+}
+
+// classifyHost sorts a host into an IP address or a host name. A value
+// that is neither is dropped: no guessing about addresses. A capture of
+// type ip is never taken for a name.
+func classifyHost(b []byte, t rules.Type) hostValue {
+	if len(b) == 0 {
+		return hostValue{}
+	}
+	if ip, err := netip.ParseAddr(view(b)); err == nil {
+		return hostValue{ip: ip.Unmap()}
+	}
+	if t != rules.TypeIP && validHostname(b) {
+		return hostValue{domain: b}
+	}
+	return hostValue{}
+}
+
+// validHostname accepts RFC 1123 names with at least one letter, and
+// rejects the placeholder sshd prints for unknown peers.
+func validHostname(b []byte) bool {
+	if len(b) > 253 || string(b) == "UNKNOWN" || string(b) == "unknown" {
+		return false
+	}
+	letter := false
+	label := 0
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			letter = true
+			label++
+		case c >= '0' && c <= '9' || c == '_':
+			label++
+		case c == '-':
+			if label == 0 || i == len(b)-1 || b[i+1] == '.' {
+				return false
+			}
+			label++
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+			continue
+		default:
+			return false
+		}
+		if label > 63 {
+			return false
+		}
+	}
+	return letter && label > 0
+}
+
+// Structure: open/close a group, keys and values, in either style.
+
+func (w *writer) open(name string) {
+	if w.flat {
+		w.marks[w.nmarks] = len(w.prefix)
+		w.nmarks++
+		w.prefix = append(w.prefix, name...)
+		w.prefix = append(w.prefix, '_')
+		return
+	}
+	w.key(name)
+	w.enc.BeginMap()
+	w.level++
+}
+
+func (w *writer) close() {
+	if w.flat {
+		w.nmarks--
+		w.prefix = w.prefix[:w.marks[w.nmarks]]
+		return
+	}
+	w.enc.EndMap()
+	w.level--
+}
+
+func (w *writer) key(name string) {
+	if w.level == 0 {
+		w.top++
+	}
+	if w.flat {
+		n := len(w.prefix)
+		w.prefix = append(w.prefix, name...)
+		w.enc.KeyBytes(w.prefix)
+		w.prefix = w.prefix[:n]
+		return
+	}
+	w.enc.Key(name)
+}
+
+func (w *writer) str(name, v string) {
+	w.key(name)
+	w.enc.String(v)
+}
+
+func (w *writer) bytes(name string, v []byte) {
+	w.key(name)
+	w.enc.Bytes(v)
+}
+
+func (w *writer) int(name string, v int) {
+	w.key(name)
+	w.enc.Int(int64(v))
+}
+
+func (w *writer) bool(name string, v bool) {
+	w.key(name)
+	w.enc.Bool(v)
+}
+
+// strs writes a list: an array in ECS style, comma-joined when flat.
+func (w *writer) strs(name string, v []string) {
+	w.key(name)
+	if w.flat {
+		w.scratch = w.scratch[:0]
+		for i, s := range v {
+			if i > 0 {
+				w.scratch = append(w.scratch, ',')
+			}
+			w.scratch = append(w.scratch, s...)
+		}
+		w.enc.Bytes(w.scratch)
+		return
+	}
+	w.enc.BeginArray()
+	for _, s := range v {
+		w.enc.String(s)
+	}
+	w.enc.EndArray()
+}
+
+// list writes a comma-separated capture.
+func (w *writer) list(name string, v []byte) {
+	w.key(name)
+	if w.flat {
+		w.enc.Bytes(v)
+		return
+	}
+	w.enc.BeginArray()
+	for len(v) > 0 {
+		item := v
+		if i := bytes.IndexByte(v, ','); i >= 0 {
+			item, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
+		if len(item) > 0 {
+			w.enc.Bytes(item)
+		}
+	}
+	w.enc.EndArray()
+}
+
+func (w *writer) ip(name string, ip netip.Addr) {
+	w.scratch = ip.AppendTo(w.scratch[:0])
+	w.bytes(name, w.scratch)
+}
+
+// ips writes addresses as a list.
+func (w *writer) ips(name string, a, b netip.Addr) {
+	w.key(name)
+	w.scratch = w.scratch[:0]
+	if w.flat {
+		w.scratch = a.AppendTo(w.scratch)
+		if b.IsValid() {
+			w.scratch = append(w.scratch, ',')
+			w.scratch = b.AppendTo(w.scratch)
+		}
+		w.enc.Bytes(w.scratch)
+		return
+	}
+	w.enc.BeginArray()
+	w.scratch = a.AppendTo(w.scratch)
+	w.enc.Bytes(w.scratch)
+	if b.IsValid() {
+		n := len(w.scratch)
+		w.scratch = b.AppendTo(w.scratch)
+		w.enc.Bytes(w.scratch[n:])
+	}
+	w.enc.EndArray()
+}
+
+// Groups.
+
+func (w *writer) group(g int) {
+	ev, r, env := w.ev, &w.r, &w.ev.Env
+	e := ev.Match.Entry
+	switch g {
+	case groupEvent:
+		w.open("event")
+		if e != nil {
+			w.str("kind", e.Kind)
+			w.str("code", e.Code)
+			if len(e.Categories) > 0 {
+				w.strs("category", e.Categories)
+			}
+			if len(e.Types) > 0 {
+				w.strs("type", e.Types)
+			}
+			w.str("action", e.Action)
+			w.str("outcome", e.Outcome)
+			w.int("severity", e.Severity.Number())
+			w.str("dataset", datasets[e.Family])
+		} else {
+			w.str("kind", "event")
+			w.str("code", rules.Unclassified)
+			w.str("outcome", "unknown")
+			w.str("dataset", datasetUnclassified)
+		}
+		w.close()
+	case groupRule:
+		if e == nil {
+			return
+		}
+		w.open("rule")
+		w.str("id", e.Code)
+		w.str("name", e.Name)
+		w.str("category", e.Category)
+		w.str("ruleset", Namespace)
+		desc := e.Description.En
+		if w.opts.Lang == LangJA && e.Description.Ja != "" {
+			desc = e.Description.Ja
+		}
+		w.str("description", desc)
+		if len(e.Sources) > 0 {
+			w.str("reference", e.Sources[0])
+		}
+		w.close()
+	case groupSource, groupDestination:
+		h, p := r.src, r.srcPort
+		if g == groupDestination {
+			h, p = r.dst, r.dstPort
+		}
+		if !h.present() && p < 0 {
+			return
+		}
+		w.open(groupNames[g])
+		if h.ip.IsValid() {
+			w.ip("ip", h.ip)
+		} else if h.domain != nil {
+			w.bytes("domain", h.domain)
+		}
+		if p >= 0 {
+			w.int("port", p)
+		}
+		w.close()
+	case groupUser:
+		if r.user == nil && r.userID == nil {
+			return
+		}
+		w.open("user")
+		if r.user != nil {
+			w.bytes("name", r.user)
+		}
+		if r.userID != nil {
+			w.bytes("id", r.userID)
+		}
+		w.close()
+	case groupProcess:
+		if env.Program == nil && env.PID < 0 {
+			return
+		}
+		w.open("process")
+		if env.Program != nil {
+			w.bytes("name", env.Program)
+		}
+		if env.PID >= 0 {
+			w.int("pid", env.PID)
+		}
+		w.close()
+	case groupHost:
+		if env.Host == nil {
+			return
+		}
+		w.open("host")
+		w.bytes("hostname", env.Host)
+		w.close()
+	case groupObserver:
+		t := observerTypes[r.platform]
+		if t == "" {
+			return
+		}
+		w.open("observer")
+		w.str("type", t)
+		w.close()
+	case groupLog:
+		if env.Facility < 0 && env.Severity < 0 {
+			return
+		}
+		w.open("log")
+		w.open("syslog")
+		if env.Facility >= 0 {
+			w.open("facility")
+			w.str("name", parser.FacilityName(env.Facility))
+			w.int("code", int(env.Facility))
+			w.close()
+		}
+		if env.Severity >= 0 {
+			w.open("severity")
+			w.str("name", parser.SeverityName(env.Severity))
+			w.int("code", int(env.Severity))
+			w.close()
+		}
+		if env.Facility >= 0 && env.Severity >= 0 {
+			w.int("priority", int(env.Facility)*8+int(env.Severity))
+		}
+		w.close()
+		w.close()
+	case groupNetwork:
+		proto := ""
+		if e != nil {
+			proto = protocols[e.Family]
+		}
+		if proto == "" && len(r.transport) == 0 {
+			return
+		}
+		w.open("network")
+		if len(r.transport) > 0 {
+			w.scratch = append(w.scratch[:0], r.transport...)
+			lower(w.scratch)
+			w.bytes("transport", w.scratch)
+		}
+		if proto != "" {
+			w.str("protocol", proto)
+		}
+		w.close()
+	case groupThreat:
+		if e == nil || len(e.TechniqueIDs) == 0 {
+			return
+		}
+		w.open("threat")
+		w.str("framework", "MITRE ATT&CK")
+		w.open("technique")
+		w.strs("id", e.TechniqueIDs)
+		if len(e.SubtechniqueIDs) > 0 {
+			w.open("subtechnique")
+			w.strs("id", e.SubtechniqueIDs)
+			w.close()
+		}
+		w.close()
+		w.close()
+	case groupTags:
+		if e == nil || len(e.Tags) == 0 {
+			return
+		}
+		w.strs("tags", e.Tags)
+	case groupRelated:
+		if !r.src.ip.IsValid() && !r.dst.ip.IsValid() && r.user == nil && r.src.domain == nil && r.dst.domain == nil {
+			return
+		}
+		w.open("related")
+		a, b := r.src.ip, r.dst.ip
+		if !a.IsValid() {
+			a, b = b, netip.Addr{}
+		} else if b == a {
+			b = netip.Addr{}
+		}
+		if a.IsValid() {
+			w.ips("ip", a, b)
+		}
+		if r.user != nil {
+			w.key("user")
+			if w.flat {
+				w.enc.Bytes(r.user)
+			} else {
+				w.enc.BeginArray()
+				w.enc.Bytes(r.user)
+				w.enc.EndArray()
+			}
+		}
+		if r.src.domain != nil || r.dst.domain != nil {
+			w.key("hosts")
+			if !w.flat {
+				w.enc.BeginArray()
+			}
+			w.scratch = w.scratch[:0]
+			for _, d := range [2][]byte{r.src.domain, r.dst.domain} {
+				if d == nil {
+					continue
+				}
+				if w.flat {
+					if len(w.scratch) > 0 {
+						w.scratch = append(w.scratch, ',')
+					}
+					w.scratch = append(w.scratch, d...)
+				} else {
+					w.enc.Bytes(d)
+				}
+			}
+			if w.flat {
+				w.enc.Bytes(w.scratch)
+			} else {
+				w.enc.EndArray()
+			}
+		}
+		w.close()
+	}
+}
+
+func lower(b []byte) {
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+}
+
+var datasets = map[string]string{}
+
+const datasetUnclassified = Namespace + ".unclassified"
+
+func init() {
+	for _, f := range []string{"openssh", "ax-sshd", "tectia", "openvpn", "ssh-client", "firewall", "pam", "syslog", "custom"} {
+		datasets[f] = Namespace + "." + f
+	}
+}
+
+var protocols = map[string]string{
+	"openssh": "ssh", "ax-sshd": "ssh", "tectia": "ssh", "ssh-client": "ssh", "openvpn": "openvpn",
+}
+
+var observerTypes = map[string]string{"ax": "switch", "vpn-gateway": "vpn"}
+
+// namespace writes sshenrich's own fields.
+func (w *writer) namespace(taken Taken) {
+	ev, r, env := w.ev, &w.r, &w.ev.Env
+	e := ev.Match.Entry
+	w.str("envelope", env.Format.String())
+	if r.platform != "" {
+		w.str("platform", r.platform)
+	}
+	if env.Time.Valid {
+		w.scratch = env.Time.AppendRFC3339(w.scratch[:0])
+		w.bytes("timestamp", w.scratch)
+	}
+	if e != nil {
+		w.str("family", e.Family)
+		w.str("severity", e.Severity.String())
+		rem := e.Remedy(r.platform)
+		switch w.opts.Lang {
+		case LangEN:
+			w.str("remediation", rem.En)
+		case LangJA:
+			w.str("remediation", fallback(rem.Ja, rem.En))
+		case LangBoth:
+			w.str("remediation", rem.En)
+			w.str("description_ja", fallback(e.Description.Ja, e.Description.En))
+			w.str("remediation_ja", fallback(rem.Ja, rem.En))
+		}
+		w.captures()
+	} else {
+		w.str("unclassified_reason", ev.Reason)
+	}
+	if env.PID >= 0 && env.Program != nil {
+		// Lines of one sshd session share host, program and pid.
+		w.key("session_id")
+		w.scratch = w.scratch[:0]
+		if env.Host != nil {
+			w.scratch = append(w.scratch, env.Host...)
+			w.scratch = append(w.scratch, '/')
+		}
+		w.scratch = append(w.scratch, env.Program...)
+		w.scratch = append(w.scratch, '[')
+		w.scratch = strconv.AppendInt(w.scratch, int64(env.PID), 10)
+		w.scratch = append(w.scratch, ']')
+		w.enc.Bytes(w.scratch)
+	}
+	if ev.Match.Preauth {
+		w.bool("preauth", true)
+	}
+	if env.Repeated > 0 {
+		w.int("repeated", env.Repeated)
+	}
+	if r.elided {
+		w.bool("host_elided", true)
+	}
+	if ev.invalidUTF8 {
+		w.bool("invalid_utf8", true)
+	}
+	if env.Level != nil {
+		w.bytes("level", env.Level)
+	}
+	if env.Tunnel != nil {
+		w.bytes("tunnel", env.Tunnel)
+	}
+	if env.Switch > 0 {
+		w.int("switch", env.Switch)
+	}
+	if env.Net.Present() {
+		if len(env.Net.Prefix) > 0 {
+			w.bytes("fw_prefix", env.Net.Prefix)
+		}
+		if len(env.Net.In) > 0 {
+			w.bytes("fw_in", env.Net.In)
+		}
+		if len(env.Net.Out) > 0 {
+			w.bytes("fw_out", env.Net.Out)
+		}
+	}
+	if taken.groups != 0 {
+		w.key("moved")
+		if !w.flat {
+			w.enc.BeginArray()
+		}
+		w.scratch = w.scratch[:0]
+		for g := range numGroups {
+			if !taken.has(g) {
+				continue
+			}
+			if w.flat {
+				if len(w.scratch) > 0 {
+					w.scratch = append(w.scratch, ',')
+				}
+				w.scratch = append(w.scratch, groupNames[g]...)
+			} else {
+				w.enc.String(groupNames[g])
+			}
+		}
+		if w.flat {
+			w.enc.Bytes(w.scratch)
+		} else {
+			w.enc.EndArray()
+		}
+		for g := range numGroups {
+			if taken.has(g) {
+				w.group(g)
+			}
+		}
+	}
+}
+
+func fallback(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// captures writes the captures and groups that go under sshenrich.
+func (w *writer) captures() {
+	msg := w.ev.Env.Message
+	for _, c := range w.ev.Match.Captures() {
+		val := msg[c.Start:c.End]
+		if c.Group != nil {
+			if c.Group.Kind == rules.KindBool {
+				w.bool(c.Group.Field, true)
+			} else {
+				w.bytes(c.Group.Field, val)
+			}
+			continue
+		}
+		v := c.Var
+		if v.Dest != rules.DestExtra || len(val) == 0 {
+			continue
+		}
+		switch v.Kind {
+		case rules.KindInt:
+			if n, ok := atoi(val); ok {
+				w.int(v.Field, n)
+			}
+		case rules.KindList:
+			w.list(v.Field, val)
+		case rules.KindPushReply:
+			w.pushReply(val)
+		default:
+			w.bytes(v.Field, val)
+		}
+	}
+}
+
+func atoi(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	v := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}
