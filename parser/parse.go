@@ -19,6 +19,8 @@ type Parser struct {
 	axZone   int
 	axZoned  bool
 	axSwitch int
+
+	hour hourCache
 }
 
 // New returns a Parser that reads times without a zone in loc and
@@ -131,13 +133,13 @@ func (p *Parser) bsd(b []byte, e *Envelope) bool {
 		if !c.valid() {
 			return false
 		}
-		e.Time = c.inLocation(p.loc)
+		e.Time = p.local(c)
 		if e.Time.Unix > p.refUnix+7*86400 {
 			c.year--
-			e.Time = c.inLocation(p.loc)
+			e.Time = p.local(c)
 		}
 	} else if c.valid() {
-		e.Time = c.inLocation(p.loc)
+		e.Time = p.local(c)
 	}
 	e.Format = FormatRFC3164
 	p.hostTag(b[i:], e)
@@ -158,7 +160,7 @@ func (p *Parser) iso(b []byte, e *Envelope) bool {
 			return false
 		}
 		e.Format = FormatOpenVPN
-		e.Time = c.inLocation(p.loc)
+		e.Time = p.local(c)
 		e.Message = b[i+1:]
 		return true
 	}
@@ -166,7 +168,7 @@ func (p *Parser) iso(b []byte, e *Envelope) bool {
 		e.Time = c.inZone(off)
 		i = next
 	} else {
-		e.Time = c.inLocation(p.loc)
+		e.Time = p.local(c)
 	}
 	if i >= len(b) || b[i] != ' ' {
 		return false
@@ -209,7 +211,7 @@ func (p *Parser) slashDate(b []byte, e *Envelope) bool {
 		if p.axZoned {
 			e.Time = c.inZone(p.axZone)
 		} else {
-			e.Time = c.inLocation(p.loc)
+			e.Time = p.local(c)
 		}
 	}
 	rest := b[20:]
@@ -285,7 +287,7 @@ func (p *Parser) ctime(b []byte, e *Envelope) bool {
 		return false
 	}
 	e.Format = FormatOpenVPN
-	e.Time = c.inLocation(p.loc)
+	e.Time = p.local(c)
 	if len(b) > 24 {
 		e.Message = b[25:]
 	}
@@ -335,7 +337,7 @@ func (p *Parser) rfc5424(b []byte, e *Envelope) {
 			if off, _, ok := zoneOffset(ts, i); ok {
 				e.Time = c.inZone(off)
 			} else {
-				e.Time = c.inLocation(p.loc)
+				e.Time = p.local(c)
 			}
 		}
 	}

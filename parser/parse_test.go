@@ -191,3 +191,24 @@ func TestParseDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalTimeAcrossDST checks the per-hour cache against time.Date on
+// both sides of daylight saving changes.
+func TestLocalTimeAcrossDST(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no zone database:", err)
+	}
+	p := New(ny, time.Date(2024, 12, 1, 0, 0, 0, 0, time.UTC))
+	for _, c := range []civil{
+		{2024, 3, 10, 1, 59, 59, 0}, {2024, 3, 10, 3, 0, 0, 0}, {2024, 3, 10, 3, 30, 0, 0},
+		{2024, 11, 3, 0, 30, 0, 0}, {2024, 11, 3, 1, 30, 0, 0}, {2024, 11, 3, 2, 30, 0, 0}, {2024, 11, 3, 1, 10, 0, 0},
+	} {
+		got := p.local(c)
+		want := time.Date(c.year, time.Month(c.month), c.day, c.hour, c.min, c.sec, 0, ny)
+		_, off := want.Zone()
+		if got.Unix != want.Unix() || int(got.Offset) != off {
+			t.Errorf("%+v: got %d%+d, want %d%+d", c, got.Unix, got.Offset, want.Unix(), off)
+		}
+	}
+}

@@ -85,11 +85,31 @@ func (c civil) inZone(offset int) Time {
 	return Time{Unix: u - int64(offset), Nsec: int32(c.nsec), Offset: int32(offset), Valid: true, Zoned: true}
 }
 
-// inLocation converts a civil time that carries no zone.
-func (c civil) inLocation(loc *time.Location) Time {
-	t := time.Date(c.year, time.Month(c.month), c.day, c.hour, c.min, c.sec, c.nsec, loc)
-	_, off := t.Zone()
-	return Time{Unix: t.Unix(), Nsec: int32(c.nsec), Offset: int32(off), Valid: true}
+// hourCache remembers where one local hour starts, because lines come
+// in time order and converting a civil time in a Location is costly.
+type hourCache struct {
+	key    int   // year, month, day and hour packed; 0 when empty
+	base   int64 // Unix time of the hour's start
+	offset int32
+}
+
+// local converts a civil time that carries no zone, in p's Location.
+func (p *Parser) local(c civil) Time {
+	key := ((c.year*100+c.month)*100+c.day)*100 + c.hour
+	h := &p.hour
+	if h.key != key {
+		start := time.Date(c.year, time.Month(c.month), c.day, c.hour, 0, 0, 0, p.loc)
+		_, off := start.Zone()
+		_, offEnd := start.Add(time.Hour - time.Nanosecond).Zone()
+		if off != offEnd || start.Hour() != c.hour {
+			// The zone changes within this hour: convert this line alone.
+			t := time.Date(c.year, time.Month(c.month), c.day, c.hour, c.min, c.sec, c.nsec, p.loc)
+			_, off := t.Zone()
+			return Time{Unix: t.Unix(), Nsec: int32(c.nsec), Offset: int32(off), Valid: true}
+		}
+		*h = hourCache{key: key, base: start.Unix(), offset: int32(off)}
+	}
+	return Time{Unix: h.base + int64(c.min*60+c.sec), Nsec: int32(c.nsec), Offset: h.offset, Valid: true}
 }
 
 func (c civil) valid() bool {

@@ -96,6 +96,7 @@ type Template struct {
 	prog       program
 	slots      []slot
 	maxScore   int
+	maxRank    int    // rank(maxScore): no match of this template ranks higher
 	prefix     string // literal text every match starts with
 	suffix     string // literal text every match ends with
 	needles    []int  // ids (into Catalog.needles) of other literals every match contains
@@ -273,6 +274,7 @@ func Compile(sources ...Source) (*Catalog, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	c.internPrefixes()
 	c.index = buildIndex(c.entries)
 	c.numberNeedles()
 	if errs := c.checkAmbiguity(); len(errs) > 0 {
@@ -657,6 +659,23 @@ func (c *Catalog) numberNeedles() {
 					c.needles = append(c.needles, n)
 				}
 				t.needles = append(t.needles, id)
+			}
+			// Test the cheapest needle first: one byte, then the shortest.
+			sort.SliceStable(t.needles, func(i, j int) bool { return len(c.needles[t.needles[i]]) < len(c.needles[t.needles[j]]) })
+		}
+	}
+}
+
+// internPrefixes makes equal prefixes share memory, so that the matcher
+// can tell them equal by pointer.
+func (c *Catalog) internPrefixes() {
+	seen := map[string]string{}
+	for _, e := range c.entries {
+		for _, t := range e.Templates {
+			if p, ok := seen[t.prefix]; ok {
+				t.prefix = p
+			} else {
+				seen[t.prefix] = t.prefix
 			}
 		}
 	}

@@ -125,14 +125,20 @@ func (m *Matcher) score(t *Template, line string) (int, bool) {
 func (m *Matcher) candidates(line string) []*Template {
 	ix := &m.cat.index
 	var out []*Template
+	add := func(b bucket) {
+		for _, s := range b {
+			out = append(out, s.t)
+		}
+	}
 	if len(line) >= 4 {
-		out = append(out, ix.prefix[keyOf([]byte(line[:4]))]...)
-		out = append(out, ix.suffix[keyOf([]byte(line[len(line)-4:]))]...)
+		add(ix.prefix.get(keyOf([]byte(line[:4]))))
+		add(ix.suffix.get(keyOf([]byte(line[len(line)-4:]))))
 	}
 	for _, k := range ix.short {
 		if k.fromEnd && strings.HasSuffix(line, k.text) || !k.fromEnd && strings.HasPrefix(line, k.text) {
 			out = append(out, k.t)
 		}
 	}
-	return append(out, ix.floating...)
+	add(ix.floating)
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"sort"
+	"unsafe"
 )
 
 // MaxMatchLen bounds the message length the matcher looks at. Longer
@@ -17,10 +18,73 @@ const MaxMatchLen = 8 << 10
 // four bytes; failing that, under every text it can end with; failing
 // that, in a short list tried for every message.
 type index struct {
-	prefix   map[uint32][]*Template // by a four-byte start
-	suffix   map[uint32][]*Template // by a four-byte end
-	short    []shortKey             // shorter starts and ends, compared directly
-	floating []*Template
+	prefix   table      // by a four-byte start
+	suffix   table      // by a four-byte end
+	short    []shortKey // shorter starts and ends, compared directly
+	floating bucket
+}
+
+// bucket holds templates best-possible first, laid out contiguously with
+// what the matcher reads before running one.
+type bucket []slotEntry
+
+type slotEntry struct {
+	maxRank int
+	prefix  string
+	t       *Template
+}
+
+func newBucket(ts []*Template) bucket {
+	sortBucket(ts)
+	b := make(bucket, len(ts))
+	for i, t := range ts {
+		b[i] = slotEntry{t.maxRank, t.prefix, t}
+	}
+	return b
+}
+
+// table maps four-byte keys to buckets with open addressing: a lookup is
+// a multiply, a shift and usually one comparison.
+type table struct {
+	keys    []uint32
+	buckets []bucket // nil where the slot is empty
+	shift   uint
+}
+
+func newTable(m map[uint32][]*Template) table {
+	size := 16
+	for size < 2*len(m) {
+		size *= 2
+	}
+	t := table{keys: make([]uint32, size), buckets: make([]bucket, size), shift: uint(32 - bitsFor(size))}
+	for k, ts := range m {
+		i := t.slot(k)
+		for t.buckets[i] != nil {
+			i = (i + 1) & (size - 1)
+		}
+		t.keys[i], t.buckets[i] = k, newBucket(ts)
+	}
+	return t
+}
+
+func bitsFor(size int) int {
+	n := 0
+	for 1<<n < size {
+		n++
+	}
+	return n
+}
+
+func (t *table) slot(k uint32) int { return int((k * 0x9E3779B1) >> t.shift) }
+
+func (t *table) get(k uint32) bucket {
+	mask := len(t.keys) - 1
+	for i := t.slot(k); ; i = (i + 1) & mask {
+		b := t.buckets[i]
+		if b == nil || t.keys[i] == k {
+			return b
+		}
+	}
 }
 
 // shortKey files a template under a start or end of one to three bytes.
@@ -48,16 +112,18 @@ func keyOf(b []byte) uint32 {
 func isTrailingBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 func buildIndex(entries []*Entry) index {
-	ix := index{prefix: map[uint32][]*Template{}, suffix: map[uint32][]*Template{}}
+	var ix index
+	var floating []*Template
+	prefix, suffix := map[uint32][]*Template{}, map[uint32][]*Template{}
 	file := func(keys []string, fromEnd bool, t *Template) {
 		for _, k := range keys {
 			switch {
 			case len(k) < 4:
 				ix.short = append(ix.short, shortKey{k, fromEnd, t})
 			case fromEnd:
-				ix.suffix[keyOf([]byte(k))] = append(ix.suffix[keyOf([]byte(k))], t)
+				suffix[keyOf([]byte(k))] = append(suffix[keyOf([]byte(k))], t)
 			default:
-				ix.prefix[keyOf([]byte(k))] = append(ix.prefix[keyOf([]byte(k))], t)
+				prefix[keyOf([]byte(k))] = append(prefix[keyOf([]byte(k))], t)
 			}
 		}
 	}
@@ -71,17 +137,11 @@ func buildIndex(entries []*Entry) index {
 			case okEnd:
 				file(ends, true, t)
 			default:
-				ix.floating = append(ix.floating, t)
+				floating = append(floating, t)
 			}
 		}
 	}
-	for _, b := range ix.prefix {
-		sortBucket(b)
-	}
-	for _, b := range ix.suffix {
-		sortBucket(b)
-	}
-	sortBucket(ix.floating)
+	ix.prefix, ix.suffix, ix.floating = newTable(prefix), newTable(suffix), newBucket(floating)
 	return ix
 }
 
@@ -158,7 +218,7 @@ func literalEnds(seq []node, fromEnd bool) ([]string, bool) {
 // sortBucket orders templates best-possible first, so that the matcher
 // can stop once no remaining template could beat the best match.
 func sortBucket(b []*Template) {
-	sort.SliceStable(b, func(i, j int) bool { return b[i].rank(b[i].maxScore) > b[j].rank(b[j].maxScore) })
+	sort.SliceStable(b, func(i, j int) bool { return b[i].maxRank > b[j].maxRank })
 }
 
 // rank orders matches: any full template beats any host-elided variant,
@@ -232,7 +292,7 @@ const preauthSuffix = " [preauth]"
 // blanks are ignored, and a trailing " [preauth]" is reported in
 // r.Preauth rather than matched. Capture offsets index msg.
 func (m *Matcher) Match(msg []byte, r *Result) bool {
-	*r = Result{}
+	r.Entry, r.Template, r.Preauth, r.TooLong, r.ncaps, r.rank = nil, nil, false, false, 0, 0
 	for len(msg) > 0 && isTrailingBlank(msg[len(msg)-1]) {
 		msg = msg[:len(msg)-1]
 	}
@@ -251,10 +311,10 @@ func (m *Matcher) Match(msg []byte, r *Result) bool {
 	}
 	ix := &m.cat.index
 	if len(msg) >= 4 {
-		if b, ok := ix.prefix[keyOf(msg[:4])]; ok {
+		if b := ix.prefix.get(keyOf(msg[:4])); b != nil {
 			m.try(b, msg, r)
 		}
-		if b, ok := ix.suffix[keyOf(msg[len(msg)-4:])]; ok {
+		if b := ix.suffix.get(keyOf(msg[len(msg)-4:])); b != nil {
 			m.try(b, msg, r)
 		}
 	}
@@ -271,19 +331,31 @@ func (m *Matcher) Match(msg []byte, r *Result) bool {
 	return r.Entry != nil
 }
 
-// try runs the templates of one bucket, best-possible first.
-func (m *Matcher) try(bucket []*Template, msg []byte, r *Result) {
-	for _, t := range bucket {
-		if t.rank(t.maxScore) <= r.rank {
+// try runs the templates of one bucket, best-possible first. Templates
+// of a bucket often share their prefix (interned when compiled), so the
+// last comparison is reused.
+func (m *Matcher) try(b bucket, msg []byte, r *Result) {
+	var lastPrefix *byte
+	lastLen, lastOK := -1, false
+	for i := range b {
+		s := &b[i]
+		if s.maxRank <= r.rank {
 			return
 		}
-		m.tryOne(t, msg, r)
+		// Substrings share memory: equal pointers need equal lengths too.
+		if p := unsafe.StringData(s.prefix); p != lastPrefix || len(s.prefix) != lastLen {
+			lastPrefix, lastLen = p, len(s.prefix)
+			lastOK = len(s.prefix) <= len(msg) && string(msg[:len(s.prefix)]) == s.prefix
+		}
+		if lastOK {
+			m.tryOne(s.t, msg, r)
+		}
 	}
 }
 
 // tryOne runs one template and keeps its match if it ranks higher.
 func (m *Matcher) tryOne(t *Template, msg []byte, r *Result) {
-	if t.rank(t.maxScore) <= r.rank {
+	if t.maxRank <= r.rank {
 		return
 	}
 	if len(t.prefix) > len(msg) || string(msg[:len(t.prefix)]) != t.prefix {
@@ -316,7 +388,11 @@ func (m *Matcher) hasNeedles(msg []byte, ids []int) bool {
 	for _, id := range ids {
 		if m.needleGen[id] != m.gen {
 			m.needleGen[id] = m.gen
-			m.needleHit[id] = bytes.Contains(msg, m.cat.needles[id])
+			if n := m.cat.needles[id]; len(n) == 1 {
+				m.needleHit[id] = bytes.IndexByte(msg, n[0]) >= 0
+			} else {
+				m.needleHit[id] = bytes.Contains(msg, n)
+			}
 		}
 		if !m.needleHit[id] {
 			return false

@@ -28,6 +28,7 @@ const (
 type inst struct {
 	op  opcode
 	typ Type
+	lit string // for opLit
 	// undo: the instruction sits inside an optional or choice part, so the
 	// values it records must be restored when matching backs out of it.
 	// Captures outside such parts are set again on every path.
@@ -41,12 +42,15 @@ type inst struct {
 	single    byte
 	follow    *[256]bool
 	// nextLit is the literal that always follows a capture, when one
-	// does: the capture can only end where it starts.
-	nextLit []byte
-	// For a split: the literal its preferred branch starts with, or -1.
-	firstLit int32
-	arg      int32
-	x, y     int32
+	// does: the capture can only end where it starts. litFound: the
+	// capture's end is found by looking for nextLit, which is the very
+	// next instruction.
+	nextLit  []byte
+	litFound bool
+	// For a split: the fixed text its preferred branch starts with.
+	firstText string
+	arg       int32
+	x, y      int32
 }
 
 type program struct {
@@ -93,7 +97,7 @@ func (c *compiler) newSlot(s slot) (int32, error) {
 
 func (c *compiler) lit(s string) {
 	c.prog.lits = append(c.prog.lits, s)
-	c.emit(inst{op: opLit, arg: int32(len(c.prog.lits) - 1)})
+	c.emit(inst{op: opLit, lit: s, arg: int32(len(c.prog.lits) - 1)})
 }
 
 func (c *compiler) seq(seq []node) error {
@@ -246,6 +250,8 @@ func (c *compiler) linkCaptures() {
 		}
 		if insts[at].op == opLit {
 			insts[pc].nextLit = []byte(c.prog.lits[insts[at].arg])
+			t := insts[pc].typ
+			insts[pc].litFound = at == int32(pc+1) && len(insts[pc].nextLit) > 1 && !insts[pc].atEnd && (t == TypeRest || t == TypeUser)
 		}
 	}
 }
@@ -258,18 +264,22 @@ func (c *compiler) linkSplits() {
 		if insts[pc].op != opSplit {
 			continue
 		}
-		insts[pc].firstLit = -1
-		at := insts[pc].x
-		for insts[at].op == opSave || insts[at].op == opJmp {
-			if insts[at].op == opJmp {
-				at = insts[at].x
-			} else {
+		text := ""
+	scan:
+		for at := insts[pc].x; ; {
+			switch in := insts[at]; in.op {
+			case opSave:
 				at++
+			case opJmp:
+				at = in.x
+			case opLit:
+				text += in.lit
+				at++
+			default:
+				break scan
 			}
 		}
-		if insts[at].op == opLit {
-			insts[pc].firstLit = insts[at].arg
-		}
+		insts[pc].firstText = text
 	}
 }
 
@@ -350,7 +360,7 @@ func (m *vm) quick(p *program, input []byte) (score int, ok, final bool) {
 		ins := &insts[pc]
 		switch ins.op {
 		case opLit:
-			lit := p.lits[ins.arg]
+			lit := ins.lit
 			if n-pos < len(lit) || string(input[pos:pos+len(lit)]) != lit {
 				return 0, false, !guessed
 			}
@@ -361,6 +371,21 @@ func (m *vm) quick(p *program, input []byte) (score int, ok, final bool) {
 			e := pos + ins.typ.minLen()
 			if e > n || !admitsAll(ins.typ, input[pos:e]) {
 				return 0, false, !guessed
+			}
+			if ins.litFound {
+				// The common case, inline: the capture ends where the
+				// literal that follows it starts.
+				i := bytes.Index(input[e:], ins.nextLit)
+				if i < 0 {
+					return 0, false, !guessed
+				}
+				e += i
+				m.caps[2*ins.arg], m.caps[2*ins.arg+1] = int32(pos), int32(e)
+				guessed = true // a later occurrence could also do
+				pos = e + len(ins.nextLit)
+				sc += len(ins.nextLit)
+				pc += 2
+				continue
 			}
 			e, bad := firstEnd(ins, input, e)
 			if bad {
@@ -375,11 +400,8 @@ func (m *vm) quick(p *program, input []byte) (score int, ok, final bool) {
 			pc++
 		case opSplit:
 			pc = ins.x
-			if ins.firstLit >= 0 {
-				lit := p.lits[ins.firstLit]
-				if n-pos < len(lit) || string(input[pos:pos+len(lit)]) != lit {
-					pc = ins.y
-				}
+			if t := ins.firstText; t != "" && (n-pos < len(t) || string(input[pos:pos+len(t)]) != t) {
+				pc = ins.y
 			}
 			guessed = guessed || pc == ins.x
 		case opJmp:
@@ -395,9 +417,23 @@ func firstEnd(c *inst, input []byte, e int) (int, bool) {
 	n := len(input)
 	t := c.typ
 	anyByte := t == TypeRest || t == TypeUser
+	nonBlank := t == TypeWord || t == TypeList
 	switch {
 	case anyByte && c.atEnd:
 		return n, false
+	case nonBlank && (c.atEnd || c.hasSingle && c.single == ' '):
+		// Only a blank (or the end) can end a word: find it at SIMD speed.
+		i := bytes.IndexByte(input[e:], ' ')
+		if i < 0 {
+			i = n - e
+		}
+		if bytes.IndexByte(input[e:e+i], '\t') >= 0 {
+			return 0, true
+		}
+		e += i
+		if e < n && c.atEnd {
+			return 0, true
+		}
 	case len(c.nextLit) > 1 && anyByte:
 		i := bytes.Index(input[e:], c.nextLit)
 		if i < 0 {
@@ -440,7 +476,7 @@ func (m *vm) exec(p *program, input []byte) (score int, ok, done bool) {
 		failed := false
 		switch ins.op {
 		case opLit:
-			lit := p.lits[ins.arg]
+			lit := ins.lit
 			if n-pos >= len(lit) && string(input[pos:pos+len(lit)]) == lit {
 				pos += len(lit)
 				sc += int32(len(lit))
@@ -555,7 +591,7 @@ func (m *vm) execMemo(p *program, input []byte) (int, bool) {
 			ins := &insts[pc]
 			switch ins.op {
 			case opLit:
-				lit := p.lits[ins.arg]
+				lit := ins.lit
 				if n-pos >= len(lit) && string(input[pos:pos+len(lit)]) == lit {
 					pos += len(lit)
 					sc += int32(len(lit))

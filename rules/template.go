@@ -357,7 +357,7 @@ func newTemplate(text string, seq []node, elided bool) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Template{
+	t := &Template{
 		Text:       text,
 		Elided:     elided,
 		prog:       prog,
@@ -367,7 +367,9 @@ func newTemplate(text string, seq []node, elided bool) (*Template, error) {
 		suffix:     fixedSuffix(seq),
 		needleText: needles(seq),
 		nodes:      seq,
-	}, nil
+	}
+	t.maxRank = t.rank(t.maxScore)
+	return t, nil
 }
 
 // needles are literals of the template's fixed part, other than its
@@ -393,8 +395,9 @@ func needles(seq []node) [][]byte {
 	if t := needleText(longest); len(longest) >= 3 && len(t) >= 2 {
 		out = append(out, []byte(t))
 	}
-	if t := strings.Trim(last, " "); last != "" && last != longest && t != "" {
-		out = append(out, []byte(t))
+	// Blanks stay: ": " tells "ssh2: RSA ..." from an IPv6 address.
+	if last != "" && last != longest && strings.Trim(last, " ") != "" {
+		out = append(out, []byte(last))
 	}
 	return out
 }

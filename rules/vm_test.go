@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -111,5 +112,59 @@ func TestMatchCaptures(t *testing.T) {
 		if got != want {
 			t.Errorf("Match(%q) captures\n got %s\nwant %s", tt.line, got, want)
 		}
+	}
+}
+
+// TestQuickAgreesWithFullSearch checks the quick first pass against the
+// full backtracking search: whenever the quick pass gives a verdict, it
+// is the search's verdict, with the same score and captures.
+func TestQuickAgreesWithFullSearch(t *testing.T) {
+	c, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, row := range readTSV(t, "testdata/examples/*.tsv") {
+		if len(row.cols) >= 2 {
+			msg := strings.TrimSuffix(row.cols[1], " [preauth]")
+			lines = append(lines, msg, msg+" extra", strings.Replace(msg, " ", "  ", 1))
+		}
+	}
+	for _, e := range c.Entries() {
+		for _, tp := range e.Templates {
+			lines = append(lines, tp.Instances()...)
+		}
+	}
+	m := c.NewMatcher()
+	var q, full vm
+	q.stack, full.stack = make([]frame, 0, 64), make([]frame, 0, 64)
+	checked := 0
+	for _, line := range lines {
+		in := []byte(line)
+		for _, tp := range m.candidates(line) {
+			n := len(tp.slots)
+			for i := range 2 * n {
+				q.caps[i], full.caps[i] = -1, -1
+			}
+			qs, qok, final := q.quick(&tp.prog, in)
+			if !qok && !final {
+				continue
+			}
+			fs, fok, done := full.exec(&tp.prog, in)
+			if !done {
+				full.caps = [2 * MaxCaptures]int32{}
+				for i := range 2 * n {
+					full.caps[i] = -1
+				}
+				fs, fok = full.execMemo(&tp.prog, in)
+			}
+			checked++
+			if qok != fok || qok && (qs != fs || !slices.Equal(q.caps[:2*n], full.caps[:2*n])) {
+				t.Errorf("%s on %q: quick %v %d %v, search %v %d %v", tp.Pos, line, qok, qs, q.caps[:2*n], fok, fs, full.caps[:2*n])
+			}
+		}
+	}
+	if checked < 1000 {
+		t.Errorf("only %d comparisons", checked)
 	}
 }

@@ -109,8 +109,8 @@ func TestRulesCheck(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.rules")
 	bad := filepath.Join(dir, "bad.rules")
-	os.WriteFile(good, []byte("code: SITE-0001\nseverity: warning\ntemplate: Break-glass login by <user> from <host>\ndescription.en: x\n\ncode: SSHD-0001\nseverity: critical\n"), 0o644)
-	os.WriteFile(bad, []byte("code: SITE-0002\nseverity: loud\ntemplate: x <nosuchcapture>\ndescription.en: x\n"), 0o644)
+	writeFile(t, good, "code: SITE-0001\nseverity: warning\ntemplate: Break-glass login by <user> from <host>\ndescription.en: x\n\ncode: SSHD-0001\nseverity: critical\n")
+	writeFile(t, bad, "code: SITE-0002\nseverity: loud\ntemplate: x <nosuchcapture>\ndescription.en: x\n")
 	out, _, err := runCLI(t, "", "rules", "check", good)
 	if err != nil || !strings.Contains(out, "1 entries added, 1 overridden, 0 disabled") {
 		t.Errorf("good file: %v %q", err, out)
@@ -174,5 +174,12 @@ func TestEnrichStdinBadInput(t *testing.T) {
 	}
 	if !strings.Contains(lines[4], `"unclassified_reason":"too_long"`) {
 		t.Errorf("1 MB line not reported as too long")
+	}
+}
+
+func writeFile(t *testing.T, name, data string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -181,16 +181,27 @@ func (g *Gen) MixedLine(b []byte) []byte {
 	return g.buf
 }
 
-// Lines returns n lines of the mixed log (or of sshd only).
+// Lines returns n lines of the mixed log (or of sshd only). They are
+// slices of one buffer, laid out one after the other as in a file or a
+// Fluent Bit chunk.
 func Lines(n int, seed uint64, sshdOnly bool) [][]byte {
 	g := New(seed)
-	out := make([][]byte, n)
-	for i := range out {
+	var buf []byte
+	ends := make([]int, n)
+	for i := range ends {
 		if sshdOnly {
-			out[i] = g.SSHDLine(nil)
+			buf = g.SSHDLine(buf)
 		} else {
-			out[i] = g.MixedLine(nil)
+			buf = g.MixedLine(buf)
 		}
+		buf = append(buf, '\n')
+		ends[i] = len(buf)
+	}
+	out := make([][]byte, n)
+	start := 0
+	for i, end := range ends {
+		out[i] = buf[start : end-1 : end-1]
+		start = end
 	}
 	return out
 }
