@@ -70,6 +70,7 @@ type Entry struct {
 	PlatformRemediation map[string]Text
 
 	Templates []*Template
+	Index     int      // position in Catalog.Entries
 	Pos       string   // file:line of the stanza that defined it
 	Overrides []string // file:line of each later stanza that changed it
 
@@ -268,6 +269,7 @@ func Compile(sources ...Source) (*Catalog, error) {
 			errs = append(errs, errs2...)
 			continue
 		}
+		e.Index = len(c.entries)
 		c.entries = append(c.entries, e)
 		c.byCode[e.Code] = e
 	}

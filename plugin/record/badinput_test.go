@@ -11,7 +11,7 @@ import (
 	"github.com/sshenrich/sshenrich/rules"
 )
 
-func builtinEnricher(t *testing.T, opts Options) *Enricher {
+func builtinEnricher(t testing.TB, opts Options) *Enricher {
 	t.Helper()
 	cat, err := rules.Builtin()
 	if err != nil {

@@ -12,6 +12,9 @@ import (
 // how, in the manner of log/slog's Handler. JSON serves the CLI and the
 // stdout emitter, Msgpack the Fluent Bit emitters. Both append to a
 // caller-owned buffer and do not allocate once it has grown.
+//
+// String and Key take text the program controls (catalog text, field
+// names); Bytes takes text from a log line, which may be invalid UTF-8.
 type Encoder interface {
 	Key(k string)
 	KeyBytes(k []byte)
@@ -23,6 +26,9 @@ type Encoder interface {
 	EndMap()
 	BeginArray()
 	EndArray()
+	// Raw appends members that an encoder of the same kind wrote after a
+	// Reset: members is how many keys they hold.
+	Raw(b []byte, members int)
 }
 
 // JSON appends JSON text to Buf. Invalid UTF-8 becomes U+FFFD.
@@ -88,6 +94,15 @@ func (j *JSON) Int(v int64) { j.sep(); j.Buf = strconv.AppendInt(j.Buf, v, 10) }
 
 // Bool writes true or false.
 func (j *JSON) Bool(v bool) { j.sep(); j.Buf = strconv.AppendBool(j.Buf, v) }
+
+// Raw appends members another JSON wrote from a Reset.
+func (j *JSON) Raw(b []byte, members int) {
+	if members == 0 {
+		return
+	}
+	j.sep()
+	j.Buf = append(j.Buf, b...)
+}
 
 // BeginMap opens an object.
 func (j *JSON) BeginMap() { j.open('{') }
@@ -181,7 +196,10 @@ func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // encoders see text.
 type Msgpack struct {
 	Buf   []byte
-	stack [16]struct{ at, n int }
+	stack [16]struct {
+		at, n int
+		array bool
+	}
 	depth int
 }
 
@@ -189,7 +207,10 @@ type Msgpack struct {
 func (m *Msgpack) Reset() { m.Start(m.Buf[:0]) }
 
 // Start appends to buf from now on, counting top-level members from zero.
-func (m *Msgpack) Start(buf []byte) { m.Buf = buf; m.depth = 0; m.stack[0].n = 0 }
+func (m *Msgpack) Start(buf []byte) {
+	m.Buf, m.depth = buf, 0
+	m.stack[0].n, m.stack[0].array = 0, false
+}
 
 // Count is the number of members written at the top level.
 func (m *Msgpack) Count() int { return m.stack[0].n }
@@ -197,13 +218,19 @@ func (m *Msgpack) Count() int { return m.stack[0].n }
 func (m *Msgpack) member() { m.stack[m.depth].n++ }
 
 // Key writes a map key; it counts as one member of the map.
-func (m *Msgpack) Key(k string) { m.member(); m.Buf = appendMsgpackStr(m.Buf, k) }
+func (m *Msgpack) Key(k string) { m.member(); m.Buf = appendStr(m.Buf, k) }
 
 // KeyBytes writes a map key.
-func (m *Msgpack) KeyBytes(k []byte) { m.member(); m.Buf = appendMsgpackStr(m.Buf, view(k)) }
+func (m *Msgpack) KeyBytes(k []byte) { m.member(); m.Buf = appendStr(m.Buf, view(k)) }
 
-// String writes a string value.
-func (m *Msgpack) String(s string) { m.arrayItem(); m.Buf = appendMsgpackStr(m.Buf, s) }
+// String writes a string value the program controls.
+func (m *Msgpack) String(s string) { m.arrayItem(); m.Buf = appendStr(m.Buf, s) }
+
+// Raw appends members another Msgpack wrote from a Reset.
+func (m *Msgpack) Raw(b []byte, members int) {
+	m.Buf = append(m.Buf, b...)
+	m.stack[m.depth].n += members
+}
 
 // Bytes writes a string value.
 func (m *Msgpack) Bytes(s []byte) { m.arrayItem(); m.Buf = appendMsgpackStr(m.Buf, view(s)) }
@@ -235,7 +262,7 @@ func (m *Msgpack) EndArray() { m.close() }
 
 // arrays count their items; maps count keys (in Key).
 func (m *Msgpack) arrayItem() {
-	if m.depth > 0 && m.Buf[m.stack[m.depth].at] == 0xdc {
+	if m.stack[m.depth].array {
 		m.stack[m.depth].n++
 	}
 }
@@ -247,7 +274,7 @@ func (m *Msgpack) open(code byte) {
 	if m.depth < len(m.stack)-1 {
 		m.depth++
 	}
-	m.stack[m.depth].at, m.stack[m.depth].n = at, 0
+	m.stack[m.depth].at, m.stack[m.depth].n, m.stack[m.depth].array = at, 0, code == 0xdc
 }
 
 func (m *Msgpack) close() {
@@ -285,6 +312,11 @@ func AppendInt(b []byte, v int64) []byte {
 		return append(b, 0xd2, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
 	}
 	return append(b, 0xd3, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
+func appendStr(b []byte, s string) []byte {
+	b = AppendStrHeader(b, len(s))
+	return append(b, s...)
 }
 
 // appendMsgpackStr appends s as a msgpack str, repairing invalid UTF-8.

@@ -65,11 +65,11 @@ func (w *writer) pushReply(opts []byte) {
 				}
 				w.scratch = append(w.scratch, bytes.TrimSpace(addr)...)
 			} else {
-				w.enc.Bytes(bytes.TrimSpace(addr))
+				w.value(bytes.TrimSpace(addr))
 			}
 		}
 		if w.flat {
-			w.enc.Bytes(w.scratch)
+			w.value(w.scratch)
 		} else {
 			w.enc.EndArray()
 		}
@@ -109,19 +109,19 @@ func (w *writer) routes(opts []byte) {
 		}
 		w.enc.BeginMap()
 		w.enc.Key("network")
-		w.enc.Bytes(network)
+		w.value(network)
 		if len(netmask) > 0 {
 			w.enc.Key("netmask")
-			w.enc.Bytes(netmask)
+			w.value(netmask)
 		}
 		if len(gateway) > 0 {
 			w.enc.Key("gateway")
-			w.enc.Bytes(gateway)
+			w.value(gateway)
 		}
 		w.enc.EndMap()
 	}
 	if w.flat {
-		w.enc.Bytes(w.scratch)
+		w.value(w.scratch)
 	} else {
 		w.enc.EndArray()
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/sshenrich/sshenrich/parser"
 	"github.com/sshenrich/sshenrich/rules"
@@ -51,19 +52,32 @@ type Taken struct {
 
 // Add notes one key of the original record.
 func (t *Taken) Add(key []byte, style Style) {
+	if g, ok := groupIndex[string(key)]; ok {
+		t.groups |= 1 << g
+		return
+	}
 	if string(key) == markerECS || string(key) == markerFlat {
 		t.enriched = true
 		return
 	}
-	for g, name := range groupNames {
-		if len(key) < len(name) || string(key[:len(name)]) != name {
-			continue
-		}
-		if len(key) == len(name) || style == StyleFlat && key[len(name)] == '_' {
+	if style != StyleFlat {
+		return
+	}
+	// A flat key such as source_ip takes the source group.
+	if i := bytes.IndexByte(key, '_'); i > 0 {
+		if g, ok := groupIndex[string(key[:i])]; ok {
 			t.groups |= 1 << g
 		}
 	}
 }
+
+var groupIndex = func() map[string]int {
+	m := map[string]int{}
+	for g, name := range groupNames {
+		m[name] = g
+	}
+	return m
+}()
 
 // Enriched reports whether the record already carries sshenrich fields.
 func (t Taken) Enriched() bool { return t.enriched }
@@ -73,6 +87,7 @@ func (t Taken) has(g int) bool { return t.groups&(1<<g) != 0 }
 // hostValue is a host capture sorted into an IP or a host name.
 type hostValue struct {
 	ip     netip.Addr
+	text   []byte // the address as written, when it is plain IPv4
 	domain []byte
 }
 
@@ -85,6 +100,7 @@ type resolved struct {
 	srcPort, dstPort int
 	user, userID     []byte
 	platform         string
+	platformID       uint32
 	transport        []byte
 	elided           bool
 }
@@ -92,12 +108,20 @@ type resolved struct {
 type writer struct {
 	opts    *Options
 	enc     Encoder
+	frags   [2][]*[8 * 32]*fragments // [json][entry+1][platform*32+format]
+	nfrags  int
+	logFrag [2][25 * 9]*fragment // [json][(facility+1)*9+severity+1]
+	subJSON JSON
+	subMP   Msgpack
+	day     int64 // the day (since the epoch, local to the offset) of dayText
+	dayText [11]byte
 	flat    bool
 	prefix  []byte
 	marks   [8]int
 	nmarks  int
 	level   int
 	top     int
+	keys    int // keys written, at any level
 	scratch []byte
 	r       resolved
 	ev      *Event
@@ -111,15 +135,162 @@ func (x *Enricher) Write(enc Encoder, ev *Event, taken Taken) int {
 	w.enc, w.ev, w.flat = enc, ev, x.opts.Style == StyleFlat
 	w.prefix, w.nmarks, w.level, w.top = w.prefix[:0], 0, 0, 0
 	w.resolve()
+	f := w.fragmentsFor(ev.Match.Entry)
 	for g := range numGroups {
-		if !taken.has(g) {
+		switch {
+		case taken.has(g):
+		case f != nil && f.cached[g] && (g != groupNetwork || len(w.r.transport) == 0):
+			// The entry's groups that never change are replayed.
+			w.replay(&f.parts[g])
+		case f != nil && g == groupLog:
+			w.logGroup()
+		default:
 			w.group(g)
 		}
 	}
 	w.open(Namespace)
-	w.namespace(taken)
+	w.namespace(taken, f)
 	w.close()
 	return w.top
+}
+
+// The fields of a record that do not depend on the line itself (an
+// entry's event, rule, threat and tags groups, its remediation, the
+// envelope and platform names, a syslog priority's names) are encoded
+// once per Enricher and encoder kind, and copied into each record.
+
+type fragment struct {
+	b       []byte
+	members int
+}
+
+type fragments struct {
+	parts  [numGroups]fragment
+	cached [numGroups]bool // parts that hold the whole group
+	static fragment        // sshenrich: family, severity, remediation, envelope, platform
+}
+
+// staticGroups never depend on the line.
+var staticGroups = []int{groupEvent, groupRule, groupObserver, groupThreat, groupTags}
+
+// maxFragments bounds the cache: entries times platforms times encoders
+// stays far below it with the built-in catalog.
+const maxFragments = 8192
+
+// fragmentsFor returns the entry's encoded static fields, or nil when
+// the encoder cannot replay them.
+func (w *writer) fragmentsFor(e *rules.Entry) *fragments {
+	sub := w.subEncoder()
+	if sub == nil {
+		return nil
+	}
+	entry := 0
+	if e != nil {
+		entry = e.Index + 1
+	}
+	kind := 0
+	if _, ok := sub.(*JSON); ok {
+		kind = 1
+	}
+	slot := int(w.r.platformID)*32 + int(w.ev.Env.Format)
+	table := w.frags[kind]
+	if entry < len(table) && table[entry] != nil {
+		if f := table[entry][slot]; f != nil {
+			return f
+		}
+	}
+	if w.nfrags >= maxFragments {
+		return nil
+	}
+	for len(w.frags[kind]) <= entry {
+		w.frags[kind] = append(w.frags[kind], nil)
+	}
+	if w.frags[kind][entry] == nil {
+		w.frags[kind][entry] = new([8 * 32]*fragments)
+	}
+	w.nfrags++
+	f := &fragments{}
+	for _, g := range staticGroups {
+		f.parts[g], f.cached[g] = w.encodeFragment(sub, func() { w.group(g) }), true
+	}
+	if e != nil {
+		// network.protocol follows the family; network.transport, from a
+		// firewall line, is written afresh whenever a record has one.
+		transport := w.r.transport
+		w.r.transport = nil
+		f.parts[groupNetwork], f.cached[groupNetwork] = w.encodeFragment(sub, func() { w.group(groupNetwork) }), true
+		w.r.transport = transport
+	}
+	flatPrefix := len(w.prefix)
+	if w.flat {
+		w.prefix = append(w.prefix, Namespace+"_"...)
+	}
+	f.static = w.encodeFragment(sub, w.staticNamespace)
+	w.prefix = w.prefix[:flatPrefix]
+	w.frags[kind][entry][slot] = f
+	return f
+}
+
+// subEncoder is an empty encoder of the same kind as w.enc, or nil.
+func (w *writer) subEncoder() Encoder {
+	switch w.enc.(type) {
+	case *JSON:
+		return &w.subJSON
+	case *Msgpack:
+		return &w.subMP
+	}
+	return nil
+}
+
+// logGroup writes log.syslog.*, which depends only on the priority.
+func (w *writer) logGroup() {
+	env := &w.ev.Env
+	if env.Facility < 0 && env.Severity < 0 {
+		return
+	}
+	kind := 0
+	if _, ok := w.enc.(*JSON); ok {
+		kind = 1
+	}
+	slot := int(env.Facility+1)*9 + int(env.Severity+1)
+	f := w.logFrag[kind][slot]
+	if f == nil {
+		frag := w.encodeFragment(w.subEncoder(), func() { w.group(groupLog) })
+		f = &frag
+		w.logFrag[kind][slot] = f
+	}
+	w.replay(f)
+}
+
+// encodeFragment runs build against a fresh encoder of the same kind and
+// keeps what it wrote.
+func (w *writer) encodeFragment(sub Encoder, build func()) fragment {
+	enc, top, level := w.enc, w.top, w.level
+	switch s := sub.(type) {
+	case *JSON:
+		s.Reset()
+	case *Msgpack:
+		s.Reset()
+	}
+	w.enc, w.top, w.level = sub, 0, 0
+	build()
+	f := fragment{members: w.top}
+	switch s := sub.(type) {
+	case *JSON:
+		f.b = append([]byte(nil), s.Buf...)
+	case *Msgpack:
+		f.b = append([]byte(nil), s.Buf...)
+	}
+	w.enc, w.top, w.level = enc, top, level
+	return f
+}
+
+// replay writes a fragment at the current place.
+func (w *writer) replay(f *fragment) {
+	w.enc.Raw(f.b, f.members)
+	if w.level == 0 {
+		w.top += f.members
+	}
 }
 
 func (w *writer) resolve() {
@@ -171,27 +342,28 @@ func (w *writer) resolve() {
 		}
 		r.transport = env.Net.Proto
 	}
-	r.platform = platformOf(env)
+	r.platform, r.platformID = platformOf(env)
 	r.elided = ev.Match.Template != nil && ev.Match.Template.Elided
 }
 
-// platformOf decides which platform's remediation applies.
-func platformOf(env *parser.Envelope) string {
+// platformOf decides which platform's remediation applies, and gives it
+// a small number for the fragment cache.
+func platformOf(env *parser.Envelope) (string, uint32) {
 	switch env.Format {
 	case parser.FormatAX, parser.FormatAXHeader:
-		return "ax"
+		return "ax", 1
 	case parser.FormatVPNGateway:
-		return "vpn-gateway"
+		return "vpn-gateway", 2
 	}
 	switch string(env.Program) {
 	case "sshd2", "ssh-server-g3", "sshd-g3":
-		return "tectia"
+		return "tectia", 3
 	}
 	switch env.Format {
 	case parser.FormatRFC3164, parser.FormatRFC5424, parser.FormatISO, parser.FormatStructured, parser.FormatKernel, parser.FormatOpenVPN:
-		return "linux"
+		return "linux", 4
 	}
-	return ""
+	return "", 0
 }
 
 func port(b []byte) int {
@@ -218,13 +390,49 @@ func classifyHost(b []byte, t rules.Type) hostValue {
 	if len(b) == 0 {
 		return hostValue{}
 	}
+	if ip, ok := parseIPv4(b); ok {
+		return hostValue{ip: ip, text: b}
+	}
 	if ip, err := netip.ParseAddr(view(b)); err == nil {
+		if ip.Is4() {
+			return hostValue{ip: ip, text: b}
+		}
 		return hostValue{ip: ip.Unmap()}
 	}
 	if t != rules.TypeIP && validHostname(b) {
 		return hostValue{domain: b}
 	}
 	return hostValue{}
+}
+
+// parseIPv4 reads a dotted quad without leading zeros, the common case,
+// faster than netip.ParseAddr; anything else is left to it.
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var a [4]byte
+	field, val, digits := 0, 0, 0
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			if digits > 0 && val == 0 || digits == 3 {
+				return netip.Addr{}, false
+			}
+			val = val*10 + int(c-'0')
+			digits++
+			if val > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.' && digits > 0 && field < 3 && i < len(b)-1:
+			a[field] = byte(val)
+			field, val, digits = field+1, 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if field != 3 || digits == 0 {
+		return netip.Addr{}, false
+	}
+	a[3] = byte(val)
+	return netip.AddrFrom4(a), true
 }
 
 // validHostname accepts RFC 1123 names with at least one letter, and
@@ -289,6 +497,7 @@ func (w *writer) close() {
 }
 
 func (w *writer) key(name string) {
+	w.keys++
 	if w.level == 0 {
 		w.top++
 	}
@@ -307,9 +516,20 @@ func (w *writer) str(name, v string) {
 	w.enc.String(v)
 }
 
+// bytes writes text from the line. When the whole line is valid UTF-8,
+// so is every part of it that a capture took (captures end where an
+// ASCII delimiter or a whole literal starts), and the check is skipped.
 func (w *writer) bytes(name string, v []byte) {
 	w.key(name)
-	w.enc.Bytes(v)
+	w.value(v)
+}
+
+func (w *writer) value(v []byte) {
+	if w.ev.invalidUTF8 {
+		w.enc.Bytes(v)
+	} else {
+		w.enc.String(view(v))
+	}
 }
 
 func (w *writer) int(name string, v int) {
@@ -333,7 +553,7 @@ func (w *writer) strs(name string, v []string) {
 			}
 			w.scratch = append(w.scratch, s...)
 		}
-		w.enc.Bytes(w.scratch)
+		w.value(w.scratch)
 		return
 	}
 	w.enc.BeginArray()
@@ -347,7 +567,7 @@ func (w *writer) strs(name string, v []string) {
 func (w *writer) list(name string, v []byte) {
 	w.key(name)
 	if w.flat {
-		w.enc.Bytes(v)
+		w.value(v)
 		return
 	}
 	w.enc.BeginArray()
@@ -359,37 +579,47 @@ func (w *writer) list(name string, v []byte) {
 			v = nil
 		}
 		if len(item) > 0 {
-			w.enc.Bytes(item)
+			w.value(item)
 		}
 	}
 	w.enc.EndArray()
 }
 
-func (w *writer) ip(name string, ip netip.Addr) {
-	w.scratch = ip.AppendTo(w.scratch[:0])
-	w.bytes(name, w.scratch)
+func (w *writer) ip(name string, h hostValue) {
+	w.key(name)
+	w.enc.String(view(w.appendIP(w.scratch[:0], h)))
+}
+
+// appendIP writes an address in its canonical form: an IPv4 address as
+// the line wrote it (Go's parser takes only the canonical form), others
+// formatted.
+func (w *writer) appendIP(b []byte, h hostValue) []byte {
+	if h.ip.Is4() && h.text != nil {
+		return append(b, h.text...)
+	}
+	return h.ip.AppendTo(b)
 }
 
 // ips writes addresses as a list.
-func (w *writer) ips(name string, a, b netip.Addr) {
+func (w *writer) ips(name string, a, b hostValue) {
 	w.key(name)
 	w.scratch = w.scratch[:0]
 	if w.flat {
-		w.scratch = a.AppendTo(w.scratch)
-		if b.IsValid() {
+		w.scratch = w.appendIP(w.scratch, a)
+		if b.ip.IsValid() {
 			w.scratch = append(w.scratch, ',')
-			w.scratch = b.AppendTo(w.scratch)
+			w.scratch = w.appendIP(w.scratch, b)
 		}
-		w.enc.Bytes(w.scratch)
+		w.enc.String(view(w.scratch))
 		return
 	}
 	w.enc.BeginArray()
-	w.scratch = a.AppendTo(w.scratch)
-	w.enc.Bytes(w.scratch)
-	if b.IsValid() {
+	w.scratch = w.appendIP(w.scratch, a)
+	w.enc.String(view(w.scratch))
+	if b.ip.IsValid() {
 		n := len(w.scratch)
-		w.scratch = b.AppendTo(w.scratch)
-		w.enc.Bytes(w.scratch[n:])
+		w.scratch = w.appendIP(w.scratch, b)
+		w.enc.String(view(w.scratch[n:]))
 	}
 	w.enc.EndArray()
 }
@@ -441,16 +671,16 @@ func (w *writer) group(g int) {
 		}
 		w.close()
 	case groupSource, groupDestination:
-		h, p := r.src, r.srcPort
+		h, p := &r.src, r.srcPort
 		if g == groupDestination {
-			h, p = r.dst, r.dstPort
+			h, p = &r.dst, r.dstPort
 		}
 		if !h.present() && p < 0 {
 			return
 		}
 		w.open(groupNames[g])
 		if h.ip.IsValid() {
-			w.ip("ip", h.ip)
+			w.ip("ip", *h)
 		} else if h.domain != nil {
 			w.bytes("domain", h.domain)
 		}
@@ -563,22 +793,22 @@ func (w *writer) group(g int) {
 			return
 		}
 		w.open("related")
-		a, b := r.src.ip, r.dst.ip
-		if !a.IsValid() {
-			a, b = b, netip.Addr{}
-		} else if b == a {
-			b = netip.Addr{}
+		a, b := r.src, r.dst
+		if !a.ip.IsValid() {
+			a, b = b, hostValue{}
+		} else if b.ip == a.ip {
+			b = hostValue{}
 		}
-		if a.IsValid() {
+		if a.ip.IsValid() {
 			w.ips("ip", a, b)
 		}
 		if r.user != nil {
 			w.key("user")
 			if w.flat {
-				w.enc.Bytes(r.user)
+				w.value(r.user)
 			} else {
 				w.enc.BeginArray()
-				w.enc.Bytes(r.user)
+				w.value(r.user)
 				w.enc.EndArray()
 			}
 		}
@@ -598,11 +828,11 @@ func (w *writer) group(g int) {
 					}
 					w.scratch = append(w.scratch, d...)
 				} else {
-					w.enc.Bytes(d)
+					w.value(d)
 				}
 			}
 			if w.flat {
-				w.enc.Bytes(w.scratch)
+				w.value(w.scratch)
 			} else {
 				w.enc.EndArray()
 			}
@@ -636,31 +866,19 @@ var protocols = map[string]string{
 var observerTypes = map[string]string{"ax": "switch", "vpn-gateway": "vpn"}
 
 // namespace writes sshenrich's own fields.
-func (w *writer) namespace(taken Taken) {
+func (w *writer) namespace(taken Taken, f *fragments) {
 	ev, r, env := w.ev, &w.r, &w.ev.Env
 	e := ev.Match.Entry
-	w.str("envelope", env.Format.String())
-	if r.platform != "" {
-		w.str("platform", r.platform)
+	if f != nil {
+		w.replay(&f.static)
+	} else {
+		w.staticNamespace()
 	}
 	if env.Time.Valid {
-		w.scratch = env.Time.AppendRFC3339(w.scratch[:0])
+		w.scratch = w.appendTime(w.scratch[:0], env.Time)
 		w.bytes("timestamp", w.scratch)
 	}
 	if e != nil {
-		w.str("family", e.Family)
-		w.str("severity", e.Severity.String())
-		rem := e.Remedy(r.platform)
-		switch w.opts.Lang {
-		case LangEN:
-			w.str("remediation", rem.En)
-		case LangJA:
-			w.str("remediation", fallback(rem.Ja, rem.En))
-		case LangBoth:
-			w.str("remediation", rem.En)
-			w.str("description_ja", fallback(e.Description.Ja, e.Description.En))
-			w.str("remediation_ja", fallback(rem.Ja, rem.En))
-		}
 		w.captures()
 	} else {
 		w.str("unclassified_reason", ev.Reason)
@@ -677,7 +895,7 @@ func (w *writer) namespace(taken Taken) {
 		w.scratch = append(w.scratch, '[')
 		w.scratch = strconv.AppendInt(w.scratch, int64(env.PID), 10)
 		w.scratch = append(w.scratch, ']')
-		w.enc.Bytes(w.scratch)
+		w.value(w.scratch)
 	}
 	if ev.Match.Preauth {
 		w.bool("preauth", true)
@@ -712,34 +930,69 @@ func (w *writer) namespace(taken Taken) {
 		}
 	}
 	if taken.groups != 0 {
-		w.key("moved")
-		if !w.flat {
-			w.enc.BeginArray()
-		}
-		w.scratch = w.scratch[:0]
-		for g := range numGroups {
-			if !taken.has(g) {
-				continue
-			}
-			if w.flat {
-				if len(w.scratch) > 0 {
-					w.scratch = append(w.scratch, ',')
-				}
-				w.scratch = append(w.scratch, groupNames[g]...)
-			} else {
-				w.enc.String(groupNames[g])
-			}
-		}
-		if w.flat {
-			w.enc.Bytes(w.scratch)
-		} else {
-			w.enc.EndArray()
-		}
+		// Groups whose key the record already has go here; "moved" lists
+		// those that had anything to write.
+		var moved [numGroups]bool
+		anyMoved := false
 		for g := range numGroups {
 			if taken.has(g) {
+				before := w.keys
 				w.group(g)
+				moved[g] = w.keys > before
+				anyMoved = anyMoved || moved[g]
 			}
 		}
+		if anyMoved {
+			w.key("moved")
+			if !w.flat {
+				w.enc.BeginArray()
+			}
+			w.scratch = w.scratch[:0]
+			for g := range numGroups {
+				if !moved[g] {
+					continue
+				}
+				if w.flat {
+					if len(w.scratch) > 0 {
+						w.scratch = append(w.scratch, ',')
+					}
+					w.scratch = append(w.scratch, groupNames[g]...)
+				} else {
+					w.enc.String(groupNames[g])
+				}
+			}
+			if w.flat {
+				w.enc.String(view(w.scratch))
+			} else {
+				w.enc.EndArray()
+			}
+		}
+	}
+}
+
+// staticNamespace writes the sshenrich fields that depend only on the
+// entry, the language and the platform.
+func (w *writer) staticNamespace() {
+	w.str("envelope", w.ev.Env.Format.String())
+	if w.r.platform != "" {
+		w.str("platform", w.r.platform)
+	}
+	e := w.ev.Match.Entry
+	if e == nil {
+		return
+	}
+	w.str("family", e.Family)
+	w.str("severity", e.Severity.String())
+	rem := e.Remedy(w.r.platform)
+	switch w.opts.Lang {
+	case LangEN:
+		w.str("remediation", rem.En)
+	case LangJA:
+		w.str("remediation", fallback(rem.Ja, rem.En))
+	case LangBoth:
+		w.str("remediation", rem.En)
+		w.str("description_ja", fallback(e.Description.Ja, e.Description.En))
+		w.str("remediation_ja", fallback(rem.Ja, rem.En))
 	}
 }
 
@@ -794,4 +1047,31 @@ func atoi(b []byte) (int, bool) {
 		v = v*10 + int(c-'0')
 	}
 	return v, true
+}
+
+// appendTime is parser.Time.AppendRFC3339 with the date part cached:
+// lines of one day share it.
+func (w *writer) appendTime(b []byte, t parser.Time) []byte {
+	local := t.Unix + int64(t.Offset)
+	day := local / 86400
+	if local < 0 || t.Nsec != 0 || t.Offset%60 != 0 {
+		return t.AppendRFC3339(b)
+	}
+	if day != w.day || w.dayText[10] != 'T' {
+		w.day = day
+		y, m, d := time.Unix(day*86400, 0).UTC().Date()
+		w.dayText = [11]byte{byte('0' + y/1000%10), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+			byte('0' + int(m)/10), byte('0' + int(m)%10), '-', byte('0' + d/10), byte('0' + d%10), 'T'}
+	}
+	b = append(b, w.dayText[:]...)
+	s := local % 86400
+	b = append(b, byte('0'+s/36000), byte('0'+s/3600%10), ':', byte('0'+s/600%6), byte('0'+s/60%10), ':', byte('0'+s%60/10), byte('0'+s%10))
+	if t.Offset == 0 {
+		return append(b, 'Z')
+	}
+	off, sign := int(t.Offset), byte('+')
+	if off < 0 {
+		off, sign = -off, '-'
+	}
+	return append(b, sign, byte('0'+off/36000), byte('0'+off/3600%10), ':', byte('0'+off%3600/600), byte('0'+off%3600/60%10))
 }
