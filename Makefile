@@ -9,12 +9,28 @@ LINT      := $(BUILD)/bin/golangci-lint
 SAMPLES   := $(sort $(wildcard conf/samples/*.log))
 BENCHTIME ?= 1s
 
-.PHONY: all build test bench lint run catalog compare clean
+CC        ?= cc
+PLUGIN    := $(BUILD)/out_sshenrich.so
+HOST      := $(BUILD)/fbhost
 
-all: build
+.PHONY: all build plugin host test bench lint run catalog compare clean
+
+all: build plugin host
 
 build:
 	$(GO) build -o $(BUILD)/sshenrich ./cmd/sshenrich
+
+# The Fluent Bit output. Fluent Bit treats a file whose name starts with
+# "flb-" as a C plugin, hence out_sshenrich.so.
+plugin:
+	$(GO) build -buildmode=c-shared -o $(PLUGIN) ./plugin
+
+# The host program that drives the plugin as Fluent Bit's Go proxy does.
+host: $(HOST)
+
+$(HOST): test/host/fbhost.c
+	@mkdir -p $(BUILD)
+	$(CC) -O2 -Wall -Wextra -o $@ $< -ldl -lpthread
 
 test:
 	$(GO) vet ./...

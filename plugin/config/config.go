@@ -1,0 +1,321 @@
+// Package config reads and checks the sshenrich output's configuration
+// keys. It depends on a small Getter interface rather than on Fluent Bit,
+// so every key and its validation is tested without cgo.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sshenrich/sshenrich/plugin/record"
+)
+
+// Getter returns a configuration value, or "" when the key is not set.
+// Fluent Bit's keys are case-insensitive and arrive in snake_case.
+type Getter interface {
+	Get(key string) string
+}
+
+// MapGetter is a Getter over a map, for tests and the host program.
+type MapGetter map[string]string
+
+// Get returns m[key] (keys compared in lower case).
+func (m MapGetter) Get(key string) string { return m[strings.ToLower(key)] }
+
+// Emit modes.
+const (
+	EmitForward = "forward"
+	EmitStdout  = "stdout"
+)
+
+// Config is one output instance's configuration.
+type Config struct {
+	Name        string   // instance name in log lines
+	MessageKeys []string // keys tried for the log line, in order
+	Style       record.Style
+	Lang        record.Lang
+	Location    *time.Location
+	RulesFiles  []string
+	Emit        string
+	Tag         string // fixed output tag; empty means TagPrefix + the input tag
+	TagPrefix   string
+	Forward     Forward
+}
+
+// Forward configures the Forward-protocol emitter.
+type Forward struct {
+	Network        string // "tcp" or "unix"
+	Address        string // host:port or a socket path
+	RequireAck     bool
+	AckTimeout     time.Duration
+	ConnectTimeout time.Duration
+	MaxPayload     int // bytes per PackedForward message
+	SharedKey      string
+	SelfHostname   string
+	Username       string
+	Password       string
+	TLS            TLS
+}
+
+// TLS configures TLS to the Forward server.
+type TLS struct {
+	Enabled    bool
+	Verify     bool
+	CAFile     string
+	CertFile   string
+	KeyFile    string
+	ServerName string
+}
+
+// Key describes one configuration key, for validation and the README.
+type Key struct {
+	Name    string
+	Default string
+	Doc     string
+}
+
+// Keys lists every key the plugin reads. Fluent Bit reserves host, port,
+// tls*, workers, retry_limit, match and alias for itself, so sshenrich's
+// own names are used instead.
+var Keys = []Key{
+	{"instance_name", "sshenrich.<n>", "Name used in log lines, [output:sshenrich:<name>]. Fluent Bit keeps alias to itself."},
+	{"message_key", "log", "Key holding the log line. message and MESSAGE are tried after it."},
+	{"output_style", "ecs", "ecs (nested ECS maps) or flat (flat keys for Loki labels and simple backends)."},
+	{"language", "en", "en, ja or both: language of rule.description and sshenrich.remediation."},
+	{"time_zone", "Local", "Zone of timestamps that carry none (RFC 3164, AX lines before a Date header): IANA name, UTC or Local."},
+	{"rules_file", "", "User rule files, comma-separated; they add or override catalog entries."},
+	{"emit", "forward", "forward (re-emit over the Forward protocol, with acks) or stdout (JSON lines, for debugging and sidecars)."},
+	{"forward_address", "tcp://127.0.0.1:24224", "Where to re-emit: tcp://host:port or unix:///path/to/socket."},
+	{"tag", "", "Tag of re-emitted records; when empty, tag_prefix + the input tag."},
+	{"tag_prefix", "enriched.", "Prefix added to the input tag when tag is empty."},
+	{"require_ack", "on", "Wait for the server's ack of each message before reporting success."},
+	{"ack_timeout", "10s", "How long to wait for an ack (and for a write) before the chunk is retried."},
+	{"connect_timeout", "5s", "How long to wait for a connection and the shared_key handshake."},
+	{"max_payload_size", "4M", "Largest PackedForward message; bigger chunks are split. in_forward rejects more than its buffer_max_size (6M)."},
+	{"shared_key", "", "Shared key of the Forward server's secure handshake (HELO/PING/PONG)."},
+	{"self_hostname", "the machine's host name", "Host name sent in the handshake."},
+	{"forward_username", "", "User name for a server with security.users."},
+	{"forward_password", "", "Password for a server with security.users."},
+	{"forward_tls", "off", "Use TLS to the Forward server."},
+	{"forward_tls_verify", "on", "Verify the server's certificate and name."},
+	{"forward_tls_ca_file", "", "CA certificates (PEM) to verify the server; default: the system pool."},
+	{"forward_tls_crt_file", "", "Client certificate (PEM) for mutual TLS."},
+	{"forward_tls_key_file", "", "Client private key (PEM) for mutual TLS."},
+	{"forward_tls_vhost", "", "Server name for SNI and verification; default: the address's host."},
+}
+
+// Parse reads and checks every key. The error names each bad key, what
+// it holds and what is expected.
+func Parse(g Getter, instance int) (*Config, error) {
+	p := &parser{g: g}
+	c := &Config{}
+	c.Name = p.str("instance_name", fmt.Sprintf("sshenrich.%d", instance))
+	c.MessageKeys = []string{p.str("message_key", "log")}
+	for _, k := range []string{"message", "MESSAGE"} {
+		if k != c.MessageKeys[0] {
+			c.MessageKeys = append(c.MessageKeys, k)
+		}
+	}
+	if s, err := record.ParseStyle(p.str("output_style", "ecs")); err == nil {
+		c.Style = s
+	} else {
+		p.fail("output_style", p.g.Get("output_style"), "ecs or flat")
+	}
+	if l, err := record.ParseLang(p.str("language", "en")); err == nil {
+		c.Lang = l
+	} else {
+		p.fail("language", p.g.Get("language"), "en, ja or both")
+	}
+	tz := p.str("time_zone", "Local")
+	if loc, err := time.LoadLocation(tz); err == nil {
+		c.Location = loc
+	} else {
+		p.fail("time_zone", tz, "an IANA zone name such as Asia/Tokyo, or UTC, or Local")
+	}
+	for _, f := range strings.Split(p.g.Get("rules_file"), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			c.RulesFiles = append(c.RulesFiles, f)
+		}
+	}
+	c.Emit = p.oneOf("emit", EmitForward, EmitForward, EmitStdout)
+	c.Tag = p.g.Get("tag")
+	c.TagPrefix = p.str("tag_prefix", "enriched.")
+	if _, set := p.value("tag_prefix"); set && c.TagPrefix == "" && c.Tag == "" {
+		p.errs = append(p.errs, errors.New("tag_prefix: empty with no tag would re-emit records under their own tag, which the output's Match would catch again (an endless loop); set tag or a non-empty tag_prefix"))
+	}
+	f := &c.Forward
+	f.Network, f.Address = p.address("forward_address", "tcp://127.0.0.1:24224")
+	f.RequireAck = p.boolean("require_ack", true)
+	f.AckTimeout = p.duration("ack_timeout", 10*time.Second)
+	f.ConnectTimeout = p.duration("connect_timeout", 5*time.Second)
+	f.MaxPayload = p.size("max_payload_size", 4<<20)
+	f.SharedKey = p.g.Get("shared_key")
+	host, _ := os.Hostname()
+	f.SelfHostname = p.str("self_hostname", host)
+	f.Username = p.g.Get("forward_username")
+	f.Password = p.g.Get("forward_password")
+	if (f.Username == "") != (f.Password == "") {
+		p.errs = append(p.errs, errors.New("forward_username and forward_password: set both or neither"))
+	}
+	f.TLS.Enabled = p.boolean("forward_tls", false)
+	f.TLS.Verify = p.boolean("forward_tls_verify", true)
+	f.TLS.CAFile = p.file("forward_tls_ca_file")
+	f.TLS.CertFile = p.file("forward_tls_crt_file")
+	f.TLS.KeyFile = p.file("forward_tls_key_file")
+	f.TLS.ServerName = p.g.Get("forward_tls_vhost")
+	if (f.TLS.CertFile == "") != (f.TLS.KeyFile == "") {
+		p.errs = append(p.errs, errors.New("forward_tls_crt_file and forward_tls_key_file: set both or neither"))
+	}
+	if f.TLS.Enabled && f.Network == "unix" {
+		p.errs = append(p.errs, errors.New("forward_tls: TLS needs a tcp:// forward_address, not a unix socket"))
+	}
+	if len(p.errs) > 0 {
+		return nil, errors.Join(p.errs...)
+	}
+	return c, nil
+}
+
+type parser struct {
+	g    Getter
+	errs []error
+}
+
+func (p *parser) value(key string) (string, bool) {
+	v := p.g.Get(key)
+	return strings.TrimSpace(v), v != ""
+}
+
+func (p *parser) fail(key, got, want string) {
+	p.errs = append(p.errs, fmt.Errorf("%s: %q is not valid; expected %s", key, got, want))
+}
+
+func (p *parser) str(key, def string) string {
+	if v, ok := p.value(key); ok {
+		return v
+	}
+	return def
+}
+
+func (p *parser) oneOf(key, def string, allowed ...string) string {
+	v := p.str(key, def)
+	for _, a := range allowed {
+		if strings.EqualFold(v, a) {
+			return a
+		}
+	}
+	p.fail(key, v, strings.Join(allowed, " or "))
+	return def
+}
+
+// boolean reads Fluent Bit's booleans: on/off, true/false, yes/no, 1/0.
+func (p *parser) boolean(key string, def bool) bool {
+	v, ok := p.value(key)
+	if !ok {
+		return def
+	}
+	switch strings.ToLower(v) {
+	case "on", "true", "yes", "1":
+		return true
+	case "off", "false", "no", "0":
+		return false
+	}
+	p.fail(key, v, "on or off (also true/false, yes/no, 1/0)")
+	return def
+}
+
+// duration reads Fluent Bit-style durations: "10s", "500ms", "2m", or a
+// bare number of seconds.
+func (p *parser) duration(key string, def time.Duration) time.Duration {
+	v, ok := p.value(key)
+	if !ok {
+		return def
+	}
+	d, err := ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.fail(key, v, "a positive duration such as 10s, 500ms or 2m")
+		return def
+	}
+	return d
+}
+
+// ParseDuration reads "10s", "500ms", "2m", "1h" or a bare number of seconds.
+func ParseDuration(v string) (time.Duration, error) {
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	return time.ParseDuration(v)
+}
+
+// size reads Fluent Bit-style sizes: "4M", "512K", "1G", or bytes.
+func (p *parser) size(key string, def int) int {
+	v, ok := p.value(key)
+	if !ok {
+		return def
+	}
+	n, err := ParseSize(v)
+	if err != nil || n < 1024 {
+		p.fail(key, v, "a size of at least 1K, such as 512K or 4M")
+		return def
+	}
+	return n
+}
+
+// ParseSize reads "4M", "512K", "1G" (also with a trailing B) or bytes.
+func ParseSize(v string) (int, error) {
+	s := strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(v)), "B")
+	mult := 1
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, s[:len(s)-1]
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, s[:len(s)-1]
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, s[:len(s)-1]
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 1<<31/mult {
+		return 0, fmt.Errorf("bad size %q", v)
+	}
+	return n * mult, nil
+}
+
+// address reads tcp://host:port or unix:///path.
+func (p *parser) address(key, def string) (network, addr string) {
+	v := p.str(key, def)
+	switch {
+	case strings.HasPrefix(v, "tcp://"):
+		hp := strings.TrimPrefix(v, "tcp://")
+		host, port, err := net.SplitHostPort(hp)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			p.fail(key, v, "tcp://host:port (a port from 1 to 65535; IPv6 hosts in brackets) or unix:///path")
+			return "", ""
+		}
+		return "tcp", hp
+	case strings.HasPrefix(v, "unix://"):
+		path := strings.TrimPrefix(v, "unix://")
+		if !strings.HasPrefix(path, "/") {
+			p.fail(key, v, "unix:///absolute/path (three slashes) or tcp://host:port")
+			return "", ""
+		}
+		return "unix", path
+	}
+	p.fail(key, v, "tcp://host:port or unix:///path")
+	return "", ""
+}
+
+// file reads a path that must name a readable file.
+func (p *parser) file(key string) string {
+	v, ok := p.value(key)
+	if !ok {
+		return ""
+	}
+	if st, err := os.Stat(v); err != nil || st.IsDir() {
+		p.fail(key, v, "a readable file")
+	}
+	return v
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/fluent/fluent-bit-go/output"
+
+	"github.com/sshenrich/sshenrich/plugin/config"
+	"github.com/sshenrich/sshenrich/plugin/emit"
+	"github.com/sshenrich/sshenrich/plugin/record"
+	"github.com/sshenrich/sshenrich/rules"
+)
+
+// instance is one [OUTPUT] section's state. Fluent Bit shares the plugin
+// struct between instances, so everything an instance needs is copied
+// here in Init and reached through the context afterwards.
+type instance struct {
+	cfg     *config.Config
+	log     *logger
+	cat     *rules.Catalog
+	emitter emit.Emitter
+	workers sync.Pool // *worker: each flush borrows one
+
+	initThread   int // OS thread of Init: the engine thread
+	warnedEngine atomic.Bool
+}
+
+var (
+	instancesMu sync.Mutex
+	instances   []*instance
+	initCount   atomic.Int32
+)
+
+// pluginGetter reads keys through Fluent Bit; valid only during Init.
+type pluginGetter struct{ plugin unsafe.Pointer }
+
+func (g pluginGetter) Get(key string) string { return output.FLBPluginConfigKey(g.plugin, key) }
+
+func newInstance(plugin unsafe.Pointer) (*instance, error) {
+	n := int(initCount.Add(1)) - 1
+	cfg, err := config.Parse(pluginGetter{plugin}, n)
+	if err != nil {
+		newLogger(plugin, fmt.Sprintf("sshenrich.%d", n)).errorf("configuration error, not starting:\n%v", err)
+		return nil, err
+	}
+	in := &instance{cfg: cfg, log: newLogger(plugin, cfg.Name), initThread: syscall.Gettid()}
+	if err := in.start(); err != nil {
+		in.log.errorf("%v", err)
+		return nil, err
+	}
+	instancesMu.Lock()
+	instances = append(instances, in)
+	instancesMu.Unlock()
+	return in, nil
+}
+
+// start loads the catalog and sets up the emitter.
+func (in *instance) start() error {
+	cat, err := rules.Load(in.cfg.RulesFiles...)
+	if err != nil {
+		return fmt.Errorf("rules_file: %w", err)
+	}
+	in.cat = cat
+	switch in.cfg.Emit {
+	case config.EmitStdout:
+		in.emitter = emit.NewStdout(os.Stdout)
+	default:
+		f := &in.cfg.Forward
+		if f.TLS.Enabled && !f.TLS.Verify {
+			in.log.warnf("forward_tls_verify is off: the Forward server's certificate is not checked, so anyone on the path can read and alter the records")
+		}
+		fw, err := emit.NewForward(*f, 64)
+		if err != nil {
+			return err
+		}
+		in.emitter = fw
+	}
+	opts := record.Options{Style: in.cfg.Style, Lang: in.cfg.Lang, Location: in.cfg.Location}
+	in.workers.New = func() any { return newWorker(cat, opts, in.cfg) }
+	in.log.infof("started: %d catalog entries, emit %s, output_style %s, language %s%s",
+		len(cat.Entries()), in.destination(), styleName(in.cfg.Style), langName(in.cfg.Lang), rulesNote(in.cfg.RulesFiles))
+	return nil
+}
+
+func (in *instance) destination() string {
+	if in.cfg.Emit == config.EmitStdout {
+		return "stdout"
+	}
+	f := in.cfg.Forward
+	scheme := "tcp://"
+	if f.Network == "unix" {
+		scheme = "unix://"
+	}
+	ack := "with acks"
+	if !f.RequireAck {
+		ack = "without acks"
+	}
+	return fmt.Sprintf("forward to %s%s %s", scheme, f.Address, ack)
+}
+
+func styleName(s record.Style) string {
+	if s == record.StyleFlat {
+		return "flat"
+	}
+	return "ecs"
+}
+
+func langName(l record.Lang) string { return [...]string{"en", "ja", "both"}[l] }
+
+func rulesNote(files []string) string {
+	if len(files) == 0 {
+		return ""
+	}
+	return ", rules_file " + strings.Join(files, ",")
+}
+
+// outTag is the tag re-emitted records carry.
+func (in *instance) outTag(tag string) string {
+	if in.cfg.Tag != "" {
+		return in.cfg.Tag
+	}
+	return in.cfg.TagPrefix + tag
+}
+
+// checkEngineThread warns once when the flush runs on the engine thread:
+// with Workers 0 the engine is blocked while the flush waits for an ack
+// that in_forward (on that same thread) can never send.
+func (in *instance) checkEngineThread() {
+	if in.cfg.Emit != config.EmitForward || !in.cfg.Forward.RequireAck {
+		return
+	}
+	if syscall.Gettid() == in.initThread && in.warnedEngine.CompareAndSwap(false, true) {
+		in.log.errorf("this output flushes on Fluent Bit's engine thread (Workers 0). If forward_address is this Fluent Bit's own forward input, " +
+			"no ack can arrive while the flush waits: every chunk times out and is retried forever. " +
+			"Fix it with \"Workers 1\" (or more) on this [OUTPUT], or \"threaded on\" on the forward [INPUT].")
+	}
+}
+
+func (in *instance) close() {
+	if in.emitter != nil {
+		if err := in.emitter.Close(); err != nil {
+			in.log.warnf("closing: %v", err)
+		}
+	}
+	instancesMu.Lock()
+	for i, x := range instances {
+		if x == in {
+			instances = append(instances[:i], instances[i+1:]...)
+			break
+		}
+	}
+	instancesMu.Unlock()
+}
+
+func closeAll() {
+	instancesMu.Lock()
+	all := append([]*instance(nil), instances...)
+	instancesMu.Unlock()
+	for _, in := range all {
+		in.close()
+	}
+}
+
+// flush enriches one chunk and delivers it. It returns FLB_OK only after
+// every record is delivered (acked), FLB_RETRY when delivery failed, and
+// FLB_ERROR for a chunk that can never succeed: it is malformed from some
+// event on (the events before it are still delivered first).
+func (in *instance) flush(data []byte, tag string) int {
+	in.checkEngineThread()
+	start := time.Now()
+	w := in.workers.Get().(*worker)
+	defer in.workers.Put(w)
+	w.x.SetNow(start)
+
+	res := w.enrichChunk(data, in.log)
+	outTag := in.outTag(tag)
+	for _, b := range w.batches {
+		if err := in.emitter.Emit(outTag, w.out[b.start:b.end], b.count); err != nil {
+			in.log.warnf("delivery failed, chunk of %d records will be retried: %v", res.records, err)
+			return output.FLB_RETRY
+		}
+	}
+	if res.err != nil {
+		in.log.errorf("malformed chunk from tag %q: %v; delivered the %d records before it, dropping the rest", tag, res.err, res.records)
+		return output.FLB_ERROR
+	}
+	if in.log.enabled(levelDebug) {
+		in.log.debugf("delivered %d records (%d classified, %d unclassified, %d passed through) from tag %q as %q in %s",
+			res.records, res.classified, res.unclassified, res.passed, tag, outTag, time.Since(start).Round(time.Microsecond))
+	}
+	return output.FLB_OK
+}

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/sshenrich/sshenrich/plugin/chunk"
+	"github.com/sshenrich/sshenrich/plugin/config"
+	"github.com/sshenrich/sshenrich/plugin/record"
+	"github.com/sshenrich/sshenrich/rules"
+	"github.com/sshenrich/sshenrich/test/loggen"
+)
+
+// quietLog logs nowhere: no Fluent Bit api behind it.
+var quietLog = &logger{}
+
+func testWorker(t testing.TB, kv map[string]string) *worker {
+	t.Helper()
+	if kv == nil {
+		kv = map[string]string{}
+	}
+	if kv["time_zone"] == "" {
+		kv["time_zone"] = "UTC"
+	}
+	cfg, err := config.Parse(config.MapGetter(kv), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorker(cat, record.Options{Style: cfg.Style, Lang: cfg.Lang, Location: cfg.Location}, cfg)
+	w.x.SetNow(time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC))
+	return w
+}
+
+func event(t testing.TB, body any, meta map[string]any) []byte {
+	t.Helper()
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	b, err := msgpack.Marshal([]any{[]any{uint32(1718523450), meta}, body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// decodeOut reads the worker's output events back into maps.
+func decodeOut(t *testing.T, out []byte) []map[string]any {
+	t.Helper()
+	var recs []map[string]any
+	d := chunk.NewDecoder(out)
+	for d.Next() {
+		var m map[string]any
+		if err := msgpack.Unmarshal(d.Event().Body, &m); err != nil {
+			t.Fatalf("output body: %v", err)
+		}
+		recs = append(recs, m)
+	}
+	if d.Err() != nil {
+		t.Fatal(d.Err())
+	}
+	return recs
+}
+
+func dig(m map[string]any, keys ...string) any {
+	var v any = m
+	for _, k := range keys {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}
+
+func TestWorkerRecords(t *testing.T) {
+	const failed = "Failed password for invalid user admin from 203.0.113.45 port 50122 ssh2"
+	tests := []struct {
+		name   string
+		body   any
+		check  func(t *testing.T, recs []map[string]any)
+		passed int
+	}{
+		{"syslog line under log", map[string]any{"log": "<38>Jun 16 07:37:26 web01 sshd[4409]: " + failed, "stream": "stdout"},
+			func(t *testing.T, r []map[string]any) {
+				if dig(r[0], "event", "code") != "SSHD-0032" || r[0]["stream"] != "stdout" || r[0]["log"] == nil {
+					t.Errorf("%v", r[0])
+				}
+				// "log" is taken by the original line: the syslog group moves.
+				if dig(r[0], "sshenrich", "log", "syslog", "facility", "name") != "auth" || dig(r[0], "sshenrich", "moved") == nil {
+					t.Errorf("log group not moved under sshenrich: %v", r[0]["sshenrich"])
+				}
+			}, 0},
+		{"message key fallback", map[string]any{"message": failed},
+			func(t *testing.T, r []map[string]any) {
+				if dig(r[0], "event", "code") != "SSHD-0032" || dig(r[0], "log", "syslog") != nil {
+					t.Errorf("%v", r[0])
+				}
+			}, 0},
+		{"log wins over message", map[string]any{"MESSAGE": "x", "message": "y", "log": failed},
+			func(t *testing.T, r []map[string]any) {
+				if dig(r[0], "event", "code") != "SSHD-0032" {
+					t.Errorf("%v", r[0])
+				}
+			}, 0},
+		{"journald fields", map[string]any{"MESSAGE": failed, "_HOSTNAME": "j1", "SYSLOG_IDENTIFIER": "sshd", "_PID": "77", "PRIORITY": "5", "SYSLOG_FACILITY": "10"},
+			func(t *testing.T, r []map[string]any) {
+				if dig(r[0], "host", "hostname") != "j1" || dig(r[0], "process", "name") != "sshd" ||
+					dig(r[0], "log", "syslog", "severity", "name") != "notice" || dig(r[0], "log", "syslog", "facility", "name") != "authpriv" ||
+					dig(r[0], "sshenrich", "envelope") != "structured" {
+					t.Errorf("%v", r[0])
+				}
+				if p := dig(r[0], "process", "pid"); p != int8(77) {
+					t.Errorf("pid %v (%T)", p, p)
+				}
+			}, 0},
+		{"syslog input fields", map[string]any{"message": failed, "host": "h2", "ident": "sshd", "pid": 12, "pri": "86"},
+			func(t *testing.T, r []map[string]any) {
+				// "host" is the original's: the ECS host group moves.
+				if r[0]["host"] != "h2" || dig(r[0], "sshenrich", "host", "hostname") != "h2" || dig(r[0], "process", "pid") != int8(12) {
+					t.Errorf("%v", r[0])
+				}
+			}, 0},
+		{"message missing", map[string]any{"other": "x"},
+			func(t *testing.T, r []map[string]any) {
+				if dig(r[0], "event", "code") != "UNCLASSIFIED" || dig(r[0], "sshenrich", "unclassified_reason") != "no_message" || r[0]["other"] != "x" {
+					t.Errorf("%v", r[0])
+				}
+			}, 0},
+		{"message not a string", map[string]any{"log": 42},
+			func(t *testing.T, r []map[string]any) {
+				if dig(r[0], "sshenrich", "unclassified_reason") != "not_string" || r[0]["log"] != int8(42) {
+					t.Errorf("%v", r[0])
+				}
+			}, 0},
+		{"message is binary", map[string]any{"log": []byte(failed)},
+			func(t *testing.T, r []map[string]any) {
+				if dig(r[0], "event", "code") != "SSHD-0032" {
+					t.Errorf("binary message not read as text: %v", r[0])
+				}
+			}, 0},
+		{"body not a map", []any{"a", "b"},
+			func(t *testing.T, r []map[string]any) {}, 1},
+		{"already enriched", map[string]any{"log": failed, "sshenrich": map[string]any{"envelope": "bare"}},
+			func(t *testing.T, r []map[string]any) {
+				if _, ok := r[0]["event"]; ok {
+					t.Errorf("enriched twice: %v", r[0])
+				}
+			}, 1},
+		{"multi-line output is one record per line", map[string]any{"log": "> show ssh logging\nDate 2024/06/16 08:00:00 UTC\n2024/06/16 07:37:30 sshd[4409] Accepted password for staff from 10.0.0.1 port 4226\n", "host": "sw1"},
+			func(t *testing.T, r []map[string]any) {
+				if len(r) != 3 {
+					t.Fatalf("%d records", len(r))
+				}
+				if r[2]["log"] != "2024/06/16 07:37:30 sshd[4409] Accepted password for staff from 10.0.0.1 port 4226" ||
+					dig(r[2], "event", "code") != "SSHD-0003" || r[2]["host"] != "sw1" || dig(r[1], "event", "code") != "AX-0003" {
+					t.Errorf("%v", r)
+				}
+				// The Date header's zone applies to the line after it.
+				if dig(r[2], "sshenrich", "timestamp") != "2024-06-16T07:37:30Z" {
+					t.Errorf("timestamp %v", dig(r[2], "sshenrich", "timestamp"))
+				}
+			}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := testWorker(t, nil)
+			in := event(t, tt.body, map[string]any{"k": "v"})
+			res := w.enrichChunk(in, quietLog)
+			if res.err != nil || res.passed != tt.passed {
+				t.Fatalf("result %v, err %v", res, res.err)
+			}
+			if tt.passed > 0 && !bytes.Equal(w.out, in) {
+				t.Errorf("passed-through record changed")
+			}
+			if tt.passed == 0 {
+				recs := decodeOut(t, w.out)
+				if len(recs) == 0 {
+					t.Fatal("no output")
+				}
+				tt.check(t, recs)
+			}
+			// Time and metadata are kept as they were.
+			d := chunk.NewDecoder(w.out)
+			for d.Next() {
+				ev := d.Event()
+				if ev.Sec != 1718523450 || !ev.V2 || !bytes.Contains(ev.Meta, []byte("k")) {
+					t.Errorf("time or metadata changed: %d %v %x", ev.Sec, ev.V2, ev.Meta)
+				}
+			}
+		})
+	}
+}
+
+func TestWorkerBatches(t *testing.T) {
+	w := testWorker(t, map[string]string{"max_payload_size": "2K"})
+	var in []byte
+	for range 100 {
+		in = append(in, event(t, map[string]any{"log": "Failed password for root from 203.0.113.45 port 50122 ssh2"}, nil)...)
+	}
+	res := w.enrichChunk(in, quietLog)
+	if res.records != 100 || len(w.batches) < 10 {
+		t.Fatalf("%v in %d batches", res, len(w.batches))
+	}
+	total, prev := 0, 0
+	for _, b := range w.batches {
+		if b.start != prev || b.end-b.start > 2048+2048 {
+			t.Errorf("batch %+v", b)
+		}
+		d := chunk.NewDecoder(w.out[b.start:b.end])
+		n := 0
+		for d.Next() {
+			n++
+		}
+		if n != b.count || d.Err() != nil {
+			t.Errorf("batch holds %d events, says %d (%v)", n, b.count, d.Err())
+		}
+		total += n
+		prev = b.end
+	}
+	if total != 100 || prev != len(w.out) {
+		t.Errorf("%d events in batches, out %d/%d", total, prev, len(w.out))
+	}
+}
+
+func TestWorkerMalformedChunk(t *testing.T) {
+	w := testWorker(t, nil)
+	good := event(t, map[string]any{"log": "Invalid user x from 192.0.2.1 port 22"}, nil)
+	in := append(append([]byte(nil), good...), good[:len(good)-3]...)
+	res := w.enrichChunk(in, quietLog)
+	if res.records != 1 || res.err == nil || !strings.Contains(res.err.Error(), "event 2") {
+		t.Errorf("%v err %v", res, res.err)
+	}
+	if len(decodeOut(t, w.out)) != 1 {
+		t.Errorf("the good record before the bad one was not kept")
+	}
+}
+
+func TestWorkerPanicPassesThrough(t *testing.T) {
+	w := testWorker(t, nil)
+	in := append(event(t, map[string]any{"log": "a"}, nil), event(t, map[string]any{"log": "b"}, nil)...)
+	panicHook = func() { panic("test") }
+	defer func() { panicHook = nil }()
+	res := w.enrichChunk(in, quietLog)
+	if res.passed != 2 || !bytes.Equal(w.out, in) {
+		t.Errorf("after a panic: %v, out equal %v", res, bytes.Equal(w.out, in))
+	}
+}
+
+func TestWorkerDoesNotAllocate(t *testing.T) {
+	w := testWorker(t, nil)
+	in := mixedChunk(t, 500)
+	w.enrichChunk(in, quietLog)
+	allocs := testing.AllocsPerRun(5, func() { w.enrichChunk(in, quietLog) })
+	if allocs > 0 {
+		t.Errorf("a 500-record chunk allocates %v times", allocs)
+	}
+}
+
+func mixedChunk(t testing.TB, n int) []byte {
+	var in []byte
+	for _, l := range loggen.Lines(n, 1, false) {
+		in = append(in, event(t, map[string]any{"log": string(l)}, nil)...)
+	}
+	return in
+}
+
+// BenchmarkFlushPath is the plugin's target: decode, enrich and encode a
+// chunk of the mixed log, on one goroutine.
+func BenchmarkFlushPath(b *testing.B) {
+	for _, style := range []string{"ecs", "flat"} {
+		b.Run(style, func(b *testing.B) {
+			w := testWorker(b, map[string]string{"output_style": style})
+			in := mixedChunk(b, 1000)
+			b.SetBytes(int64(len(in)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				w.enrichChunk(in, quietLog)
+			}
+			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(float64(testing.AllocsPerRun(1, func() { w.enrichChunk(in, quietLog) }))/1000, "allocs/record")
+		})
+	}
+}

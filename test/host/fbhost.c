@@ -1,0 +1,689 @@
+/*
+ * fbhost: drives a Fluent Bit Go output plugin (.so) the way Fluent Bit
+ * 5.x's Go proxy does, so that the plugin can be tested without Fluent
+ * Bit. See reference/fluent-bit-go-abi.md:
+ *
+ *   - dlopen(RTLD_LAZY); FLBPluginPreRegister(0) if present; a zeroed
+ *     flb_plugin_proxy_def passed to FLBPluginRegister, which must set
+ *     type 2 (output) and proxy 11 (golang);
+ *   - one flbgo_output_plugin struct shared by all instances; before
+ *     each instance's FLBPluginInit the proxy sets its o_ins and a fresh
+ *     flb_plugin_proxy_context, whose remote_context the plugin fills;
+ *   - flb_api with output_get_property (case-insensitive, exact length,
+ *     first match), log_print and output_log_check (ins->log_level >= level);
+ *   - FLBPluginFlushCtx(remote_ctx, data, size, tag) from N worker
+ *     threads (Workers N), or from the thread that ran Init (Workers 0),
+ *     with tag copied into a temporary buffer freed after the call;
+ *   - FLB_RETRY (2) retried with backoff, as the engine does;
+ *   - FLBPluginExitCtx(remote_ctx) per instance (FLBPluginExit if absent).
+ *
+ * Chunks are built from a log file: one record {"log": line} per line,
+ * in the v2 form [[EventTime, metadata], body] (or v1 [time, body]), or
+ * read raw from a file.
+ *
+ * Usage:
+ *   fbhost -s plugin.so [-c config] [-p key=value]... [-i -p ...]
+ *          [-f logfile | -r rawchunk]... [-n records_per_chunk] [-x repeat]
+ *          [-w workers] [-k message_key] [-m key=value (metadata)]
+ *          [-T tag] [-1 (v1 events)] [-R retry_limit] [-B backoff_ms]
+ *          [-L log_level] [-q]
+ *
+ * The config file is Fluent Bit's classic format; each [OUTPUT] section
+ * is an instance. Workers and Retry_Limit there set -w and -R; reserved
+ * keys (match, alias, workers, retry_limit, host, port, tls*, ...) are
+ * not passed to the plugin, as in Fluent Bit.
+ *
+ * The summary on stderr ends with one line:
+ *   fbhost: chunks=C records=R ok=O retry=T error=E dropped=D
+ * and the exit status is 0 only when every chunk ended FLB_OK.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FLB_ERROR 0
+#define FLB_OK 1
+#define FLB_RETRY 2
+#define FLB_PROXY_OUTPUT_PLUGIN 2
+#define FLB_PROXY_GOLANG 11
+
+/* ABI structs, field order as in Fluent Bit 5.x. */
+struct flb_plugin_proxy_def {
+    int type;
+    int proxy;
+    int flags;
+    char *name;
+    char *description;
+    int event_type;
+    void *config_map;
+};
+
+struct flb_plugin_proxy_context {
+    void *remote_context;
+    void *proxy;
+};
+
+struct flb_output_instance; /* opaque to the plugin */
+
+struct flb_api {
+    const char *(*output_get_property)(const char *, struct flb_output_instance *);
+    const char *(*input_get_property)(const char *, void *);
+    void *(*output_get_cmt_instance)(struct flb_output_instance *);
+    void *(*input_get_cmt_instance)(void *);
+    void (*log_print)(int, const char *, int, const char *, ...);
+    int (*input_log_check)(void *, int);
+    int (*output_log_check)(struct flb_output_instance *, int);
+    const char *(*custom_get_property)(const char *, void *);
+    int (*custom_log_check)(void *, int);
+};
+
+struct flbgo_output_plugin {
+    char *name;
+    void *api;
+    void *o_ins;
+    struct flb_plugin_proxy_context *context;
+    /* Fluent Bit keeps its own callback pointers after these. */
+    void *cb_init, *cb_flush, *cb_flush_ctx, *cb_exit, *cb_exit_ctx;
+};
+
+/* The host's instance: what Fluent Bit keeps in flb_output_instance. */
+#define MAX_PROPS 64
+#define MAX_INSTANCES 16
+struct flb_output_instance {
+    char *keys[MAX_PROPS];
+    char *values[MAX_PROPS];
+    int nprops;
+    int log_level;
+    struct flb_plugin_proxy_context *ctx;
+};
+
+static struct flb_output_instance instances[MAX_INSTANCES];
+static int ninstances;
+
+static const char *reserved[] = {
+    "name", "match", "match_regex", "alias", "log_level", "log_suppress_interval", "host", "port",
+    "ipv6", "retry_limit", "workers", "tls", "tls.verify", "tls.verify_hostname", "tls.debug",
+    "tls.vhost", "tls.ca_path", "tls.ca_file", "tls.crt_file", "tls.key_file", "tls.key_passwd",
+    "tls.min_version", "tls.max_version", "tls.ciphers", "storage.total_limit_size", NULL};
+
+static int is_reserved(const char *k)
+{
+    for (int i = 0; reserved[i]; i++) {
+        if (strcasecmp(k, reserved[i]) == 0) {
+            return 1;
+        }
+    }
+    return strncasecmp(k, "net.", 4) == 0 || strncasecmp(k, "tls.proxy", 9) == 0 ||
+           strncasecmp(k, "oauth2", 6) == 0 || strncasecmp(k, "_debug.http", 11) == 0;
+}
+
+/* Options. */
+static int workers = 1;
+static int retry_limit = -1; /* -1: no_limits */
+static int backoff_ms = 200;
+static int records_per_chunk = 100;
+static int repeat = 1;
+static int v1_events;
+static int quiet;
+static const char *message_key = "log";
+static const char *tag = "ssh.raw";
+static char *meta_keys[16], *meta_values[16];
+static int nmeta;
+
+/* Statistics. */
+static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
+static long stat_ok, stat_retry, stat_error, stat_dropped, stat_records, stat_chunks;
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "fbhost: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(2);
+}
+
+/* flb_api */
+
+static const char *api_output_get_property(const char *key, struct flb_output_instance *ins)
+{
+    size_t n = strlen(key);
+    for (int i = 0; i < ins->nprops; i++) {
+        if (strlen(ins->keys[i]) == n && strncasecmp(ins->keys[i], key, n) == 0) {
+            return ins->values[i]; /* Fluent Bit stores an empty value as NULL */
+        }
+    }
+    return NULL;
+}
+
+static const char *level_names[] = {"", "error", "warn", "info", "debug", "trace"};
+
+static void api_log_print(int level, const char *file, int line, const char *fmt, ...)
+{
+    (void) file;
+    (void) line;
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%Y/%m/%d %H:%M:%S", &tm);
+    flockfile(stderr);
+    fprintf(stderr, "[%s] [%5s] ", ts, level >= 1 && level <= 5 ? level_names[level] : "?");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    funlockfile(stderr);
+}
+
+static int api_output_log_check(struct flb_output_instance *ins, int level)
+{
+    return ins->log_level >= level;
+}
+
+static struct flb_api api = {
+    .output_get_property = api_output_get_property,
+    .log_print = api_log_print,
+    .output_log_check = api_output_log_check,
+};
+
+/* Plugin symbols. */
+static int (*plugin_register)(struct flb_plugin_proxy_def *);
+static int (*plugin_init)(struct flbgo_output_plugin *);
+static int (*plugin_flush_ctx)(void *, const void *, size_t, char *);
+static int (*plugin_flush)(const void *, size_t, const char *);
+static int (*plugin_exit_ctx)(void *);
+static int (*plugin_exit)(void);
+
+/* msgpack writing. */
+
+struct buf {
+    unsigned char *data;
+    size_t len, cap;
+};
+
+static void put(struct buf *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2 + 1024;
+        b->data = realloc(b->data, b->cap);
+        if (!b->data) {
+            die("out of memory");
+        }
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static void put_u8(struct buf *b, unsigned v) { unsigned char c = v; put(b, &c, 1); }
+
+static void put_be32(struct buf *b, uint32_t v)
+{
+    unsigned char x[4] = {v >> 24, v >> 16, v >> 8, v};
+    put(b, x, 4);
+}
+
+static void put_str(struct buf *b, const char *s, size_t n)
+{
+    if (n < 32) {
+        put_u8(b, 0xa0 | n);
+    } else if (n < 256) {
+        put_u8(b, 0xd9);
+        put_u8(b, n);
+    } else if (n < 65536) {
+        put_u8(b, 0xda);
+        put_u8(b, n >> 8);
+        put_u8(b, n);
+    } else {
+        put_u8(b, 0xdb);
+        put_be32(b, n);
+    }
+    put(b, s, n);
+}
+
+static void put_event(struct buf *b, uint32_t sec, uint32_t nsec, const char *line, size_t n)
+{
+    put_u8(b, 0x92);
+    if (!v1_events) {
+        put_u8(b, 0x92);
+    }
+    put_u8(b, 0xd7); /* EventTime: fixext8, type 0 */
+    put_u8(b, 0x00);
+    put_be32(b, sec);
+    put_be32(b, nsec);
+    if (!v1_events) {
+        put_u8(b, 0x80 | nmeta);
+        for (int i = 0; i < nmeta; i++) {
+            put_str(b, meta_keys[i], strlen(meta_keys[i]));
+            put_str(b, meta_values[i], strlen(meta_values[i]));
+        }
+    }
+    put_u8(b, 0x81);
+    put_str(b, message_key, strlen(message_key));
+    put_str(b, line, n);
+}
+
+/* Chunks to flush. */
+struct chunk {
+    unsigned char *data;
+    size_t len;
+    int records;
+    int instance;
+};
+
+static struct chunk *chunks;
+static int nchunks, capchunks;
+static int next_chunk;
+static pthread_mutex_t queue_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void add_chunk(struct buf *b, int records)
+{
+    if (nchunks == capchunks) {
+        capchunks = capchunks * 2 + 16;
+        chunks = realloc(chunks, capchunks * sizeof(*chunks));
+    }
+    chunks[nchunks].data = b->data;
+    chunks[nchunks].len = b->len;
+    chunks[nchunks].records = records;
+    chunks[nchunks].instance = nchunks % (ninstances ? ninstances : 1);
+    nchunks++;
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+static uint32_t base_sec = 1718523450; /* 2024-06-16T07:37:30Z */
+
+static void load_log(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        die("%s: %s", path, strerror(errno));
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    char **lines = NULL;
+    size_t *lens = NULL;
+    int nlines = 0, caplines = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+            n--;
+        }
+        if (nlines == caplines) {
+            caplines = caplines * 2 + 64;
+            lines = realloc(lines, caplines * sizeof(*lines));
+            lens = realloc(lens, caplines * sizeof(*lens));
+        }
+        lines[nlines] = malloc(n + 1);
+        memcpy(lines[nlines], line, n);
+        lens[nlines++] = n;
+    }
+    free(line);
+    fclose(f);
+    struct buf b = {0};
+    int in_chunk = 0;
+    long seq = 0;
+    for (int r = 0; r < repeat; r++) {
+        for (int i = 0; i < nlines; i++, seq++) {
+            put_event(&b, base_sec + (uint32_t) (seq / 1000), (uint32_t) ((seq % 1000) * 1000000 + 123), lines[i], lens[i]);
+            if (++in_chunk == records_per_chunk) {
+                add_chunk(&b, in_chunk);
+                in_chunk = 0;
+            }
+        }
+    }
+    if (in_chunk > 0) {
+        add_chunk(&b, in_chunk);
+    }
+    for (int i = 0; i < nlines; i++) {
+        free(lines[i]);
+    }
+    free(lines);
+    free(lens);
+}
+
+static void load_raw(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        die("%s: %s", path, strerror(errno));
+    }
+    struct buf b = {0};
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+        put(&b, tmp, n);
+    }
+    fclose(f);
+    if (b.len == 0) {
+        put(&b, "", 0);
+    }
+    add_chunk(&b, -1);
+}
+
+/* Flushing. */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+static int flush_one(struct chunk *c)
+{
+    struct flb_output_instance *ins = &instances[c->instance];
+    int attempt = 0;
+    long wait = backoff_ms;
+    for (;;) {
+        /* The proxy copies the tag into a temporary buffer per call. */
+        char *t = strdup(tag);
+        int ret;
+        if (plugin_flush_ctx) {
+            ret = plugin_flush_ctx(ins->ctx->remote_context, c->data, c->len, t);
+        } else {
+            ret = plugin_flush(c->data, c->len, t);
+        }
+        memset(t, 'X', strlen(t)); /* the plugin must not keep it */
+        free(t);
+        if (ret != FLB_OK && ret != FLB_ERROR && ret != FLB_RETRY) {
+            ret = FLB_ERROR; /* as proxy_cb_flush normalises */
+        }
+        if (!quiet) {
+            fprintf(stderr, "fbhost: flush chunk=%ld instance=%d attempt=%d bytes=%zu ret=%d\n",
+                    (long) (c - chunks), c->instance, attempt, c->len, ret);
+        }
+        pthread_mutex_lock(&stats_mu);
+        if (ret == FLB_OK) {
+            stat_ok++;
+            stat_records += c->records > 0 ? c->records : 0;
+        } else if (ret == FLB_RETRY) {
+            stat_retry++;
+        } else {
+            stat_error++;
+        }
+        pthread_mutex_unlock(&stats_mu);
+        if (ret != FLB_RETRY) {
+            return ret;
+        }
+        if (retry_limit >= 0 && attempt >= retry_limit) {
+            pthread_mutex_lock(&stats_mu);
+            stat_dropped++;
+            pthread_mutex_unlock(&stats_mu);
+            return ret;
+        }
+        attempt++;
+        sleep_ms(wait);
+        wait = wait * 2 > 5000 ? 5000 : wait * 2;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    (void) arg;
+    for (;;) {
+        pthread_mutex_lock(&queue_mu);
+        int i = next_chunk < nchunks ? next_chunk++ : -1;
+        pthread_mutex_unlock(&queue_mu);
+        if (i < 0) {
+            return NULL;
+        }
+        flush_one(&chunks[i]);
+    }
+}
+
+/* Configuration. */
+
+static struct flb_output_instance *new_instance(void)
+{
+    if (ninstances == MAX_INSTANCES) {
+        die("too many instances");
+    }
+    struct flb_output_instance *ins = &instances[ninstances++];
+    memset(ins, 0, sizeof(*ins));
+    ins->log_level = 3; /* info */
+    return ins;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char) *s)) {
+        s++;
+    }
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char) e[-1])) {
+        *--e = 0;
+    }
+    return s;
+}
+
+static void set_property(struct flb_output_instance *ins, const char *key, const char *value)
+{
+    if (strcasecmp(key, "workers") == 0) {
+        workers = atoi(value);
+        return;
+    }
+    if (strcasecmp(key, "retry_limit") == 0) {
+        retry_limit = (strcasecmp(value, "no_limits") == 0 || strcasecmp(value, "false") == 0 ||
+                       strcasecmp(value, "off") == 0) ? -1 :
+                      strcasecmp(value, "no_retries") == 0 ? 0 : atoi(value);
+        return;
+    }
+    if (strcasecmp(key, "log_level") == 0) {
+        const char *names[] = {"off", "error", "warn", "info", "debug", "trace"};
+        for (int i = 0; i < 6; i++) {
+            if (strcasecmp(value, names[i]) == 0) {
+                ins->log_level = i;
+            }
+        }
+        return;
+    }
+    if (is_reserved(key)) {
+        return;
+    }
+    if (ins->nprops == MAX_PROPS) {
+        die("too many properties");
+    }
+    char *k = strdup(key);
+    for (char *p = k; *p; p++) {
+        *p = tolower((unsigned char) *p); /* classic keys are lower-cased */
+    }
+    ins->keys[ins->nprops] = k;
+    ins->values[ins->nprops] = *value ? strdup(value) : NULL;
+    ins->nprops++;
+}
+
+/* load_config reads [OUTPUT] sections of a classic Fluent Bit config. */
+static void load_config(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        die("%s: %s", path, strerror(errno));
+    }
+    char line[4096];
+    struct flb_output_instance *ins = NULL;
+    while (fgets(line, sizeof(line), f)) {
+        char *s = trim(line);
+        if (*s == 0 || *s == '#') {
+            continue;
+        }
+        if (*s == '[') {
+            ins = strncasecmp(s, "[OUTPUT]", 8) == 0 ? new_instance() : NULL;
+            continue;
+        }
+        if (!ins) {
+            continue;
+        }
+        char *sp = s;
+        while (*sp && !isspace((unsigned char) *sp)) {
+            sp++;
+        }
+        char *value = *sp ? trim(sp + 1) : "";
+        *sp = 0;
+        set_property(ins, s, value);
+    }
+    fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    const char *so = NULL;
+    const char *logs[64], *raws[64];
+    int nlogs = 0, nraws = 0;
+    struct flb_output_instance *cur = NULL;
+    int opt;
+    while ((opt = getopt(argc, argv, "s:c:p:if:r:n:x:w:k:m:T:1R:B:L:q")) != -1) {
+        switch (opt) {
+        case 's': so = optarg; break;
+        case 'c': load_config(optarg); break;
+        case 'i': cur = new_instance(); break;
+        case 'p': {
+            if (!cur) {
+                cur = ninstances ? &instances[ninstances - 1] : new_instance();
+            }
+            char *kv = strdup(optarg), *eq = strchr(kv, '=');
+            if (!eq) {
+                die("-p wants key=value, got %s", optarg);
+            }
+            *eq = 0;
+            set_property(cur, kv, eq + 1);
+            break;
+        }
+        case 'f': logs[nlogs++] = optarg; break;
+        case 'r': raws[nraws++] = optarg; break;
+        case 'n': records_per_chunk = atoi(optarg); break;
+        case 'x': repeat = atoi(optarg); break;
+        case 'w': workers = atoi(optarg); break;
+        case 'k': message_key = optarg; break;
+        case 'm': {
+            char *kv = strdup(optarg), *eq = strchr(kv, '=');
+            if (!eq || nmeta == 15) {
+                die("-m wants key=value (at most 15)");
+            }
+            *eq = 0;
+            meta_keys[nmeta] = kv;
+            meta_values[nmeta++] = eq + 1;
+            break;
+        }
+        case 'T': tag = optarg; break;
+        case '1': v1_events = 1; break;
+        case 'R': retry_limit = atoi(optarg); break;
+        case 'B': backoff_ms = atoi(optarg); break;
+        case 'L': {
+            if (!cur) {
+                cur = ninstances ? &instances[ninstances - 1] : new_instance();
+            }
+            set_property(cur, "log_level", optarg);
+            break;
+        }
+        case 'q': quiet = 1; break;
+        default: die("see the usage at the top of fbhost.c");
+        }
+    }
+    if (!so) {
+        die("-s plugin.so is required");
+    }
+    if (ninstances == 0) {
+        new_instance();
+    }
+
+    /* Load and register, as flb_plugin_proxy_create does. */
+    void *h = dlopen(so, RTLD_LAZY);
+    if (!h) {
+        die("dlopen %s: %s", so, dlerror());
+    }
+    int (*pre_register)(int) = (int (*)(int)) dlsym(h, "FLBPluginPreRegister");
+    if (pre_register && pre_register(0) == -1) {
+        die("FLBPluginPreRegister refused");
+    }
+    plugin_register = (int (*)(struct flb_plugin_proxy_def *)) dlsym(h, "FLBPluginRegister");
+    plugin_init = (int (*)(struct flbgo_output_plugin *)) dlsym(h, "FLBPluginInit");
+    plugin_flush_ctx = (int (*)(void *, const void *, size_t, char *)) dlsym(h, "FLBPluginFlushCtx");
+    plugin_flush = (int (*)(const void *, size_t, const char *)) dlsym(h, "FLBPluginFlush");
+    plugin_exit_ctx = (int (*)(void *)) dlsym(h, "FLBPluginExitCtx");
+    plugin_exit = (int (*)(void)) dlsym(h, "FLBPluginExit");
+    if (!plugin_register || !plugin_init || (!plugin_flush_ctx && !plugin_flush)) {
+        die("%s lacks FLBPluginRegister, FLBPluginInit or a flush callback", so);
+    }
+    struct flb_plugin_proxy_def *def = calloc(1, sizeof(*def));
+    if (plugin_register(def) == -1) {
+        die("FLBPluginRegister failed");
+    }
+    if (def->type != FLB_PROXY_OUTPUT_PLUGIN || def->proxy != FLB_PROXY_GOLANG || !def->name) {
+        die("registration: type=%d (want %d) proxy=%d (want %d) name=%s", def->type,
+            FLB_PROXY_OUTPUT_PLUGIN, def->proxy, FLB_PROXY_GOLANG, def->name ? def->name : "(null)");
+    }
+    fprintf(stderr, "fbhost: registered output \"%s\": %s\n", def->name, def->description ? def->description : "");
+
+    /* Init each instance; the plugin struct is shared. */
+    struct flbgo_output_plugin *plugin = calloc(1, sizeof(*plugin));
+    plugin->name = strdup(def->name);
+    plugin->api = &api;
+    for (int i = 0; i < ninstances; i++) {
+        struct flb_output_instance *ins = &instances[i];
+        ins->ctx = calloc(1, sizeof(*ins->ctx));
+        plugin->o_ins = ins;
+        plugin->context = ins->ctx;
+        int ret = plugin_init(plugin);
+        if (ret <= 0) {
+            fprintf(stderr, "fbhost: FLBPluginInit of instance %d failed (%d)\n", i, ret);
+            fprintf(stderr, "fbhost: chunks=0 records=0 ok=0 retry=0 error=0 dropped=0 init_failed=1\n");
+            return 3;
+        }
+        if (plugin_flush_ctx && !ins->ctx->remote_context) {
+            die("instance %d: FLBPluginInit set no context", i);
+        }
+    }
+
+    for (int i = 0; i < nlogs; i++) {
+        load_log(logs[i]);
+    }
+    for (int i = 0; i < nraws; i++) {
+        load_raw(raws[i]);
+    }
+    stat_chunks = nchunks;
+
+    struct timeval t0, t1;
+    gettimeofday(&t0, NULL);
+    if (workers <= 0) {
+        worker_main(NULL); /* Workers 0: the engine thread, which ran Init */
+    } else {
+        pthread_t th[64];
+        int n = workers > 64 ? 64 : workers;
+        for (int i = 0; i < n; i++) {
+            pthread_create(&th[i], NULL, worker_main, NULL);
+        }
+        for (int i = 0; i < n; i++) {
+            pthread_join(th[i], NULL);
+        }
+    }
+    gettimeofday(&t1, NULL);
+    double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6;
+
+    for (int i = 0; i < ninstances; i++) {
+        if (plugin_exit_ctx) {
+            plugin_exit_ctx(instances[i].ctx->remote_context);
+        }
+    }
+    if (!plugin_exit_ctx && plugin_exit) {
+        plugin_exit();
+    }
+    fprintf(stderr, "fbhost: seconds=%.3f records_per_second=%.0f\n", secs, secs > 0 ? stat_records / secs : 0);
+    fprintf(stderr, "fbhost: chunks=%ld records=%ld ok=%ld retry=%ld error=%ld dropped=%ld\n", stat_chunks,
+            stat_records, stat_ok, stat_retry, stat_error, stat_dropped);
+    return stat_ok == stat_chunks ? 0 : 1;
+}
