@@ -36,9 +36,13 @@ test:
 	$(GO) vet ./...
 	$(GO) test ./...
 
-# Core (parser+rules), the naive regexp alternative, and the record writer.
+# Core (parser+rules) and the naive regexp alternative, the matcher by
+# message shape, the record writer, the plugin's flush path, and the host
+# program end to end (sshenrich and a pass-through plugin, 1 and 2 threads).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./test/ ./parser/ ./rules/ ./plugin/record/
+	$(GO) test -run '^$$' -bench 'Core|Naive' -benchmem -benchtime $(BENCHTIME) ./test/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rules/ ./plugin/ ./plugin/record/ ./plugin/chunk/
+	$(GO) test -run '^$$' -bench HostForward -benchtime 3x ./test/
 
 $(LINT):
 	GOBIN=$(abspath $(BUILD)/bin) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(LINT_VER)
@@ -46,8 +50,22 @@ $(LINT):
 lint: $(LINT)
 	$(LINT) run ./...
 
-run: build
-	$(BUILD)/sshenrich enrich $(SAMPLES)
+# The main job: the plugin on the sample logs with the shipped
+# configuration. With a real Fluent Bit (on PATH, or FLUENT_BIT=path) the
+# records go through the whole re-emit loop; without one, test/host runs
+# the plugin exactly as Fluent Bit would, with emit stdout.
+run: plugin host
+	@FB="$${FLUENT_BIT:-$$(command -v fluent-bit 2>/dev/null)}"; \
+	if [ -n "$$FB" ]; then \
+		tmp=$$(mktemp -d); \
+		echo "running $$FB with conf/run/fluent-bit.conf for 15s" >&2; \
+		SSHENRICH_SAMPLES="$(abspath conf/samples)/*.log" SSHENRICH_SOCKET="$$tmp/enriched.sock" \
+			timeout --foreground -s INT 15 "$$FB" -e $(abspath $(PLUGIN)) -c conf/run/fluent-bit.conf; \
+		rm -rf "$$tmp"; \
+	else \
+		echo "fluent-bit not found: running the plugin in test/host with conf/fluent-bit.conf and emit stdout" >&2; \
+		$(HOST) -s $(PLUGIN) -c conf/fluent-bit.conf -p emit=stdout -p time_zone=UTC -k message -q $(addprefix -f ,$(SAMPLES)); \
+	fi
 
 # Regenerate docs/catalog.md from rules/catalog/*.rules.
 catalog:

@@ -40,7 +40,7 @@ func repoRoot() string {
 }
 
 // build compiles the plugin and the host into a temporary directory.
-func build(t *testing.T) {
+func build(t testing.TB) {
 	t.Helper()
 	a := &artifacts
 	a.once.Do(func() {

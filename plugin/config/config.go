@@ -319,3 +319,19 @@ func (p *parser) file(key string) string {
 	}
 	return v
 }
+
+// MarkdownTable renders Keys as the README's configuration table.
+func MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| Key | Default | Meaning |\n|---|---|---|\n")
+	for _, k := range Keys {
+		def := k.Default
+		if def == "" {
+			def = "(none)"
+		} else {
+			def = "`" + def + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k.Name, def, k.Doc)
+	}
+	return b.String()
+}

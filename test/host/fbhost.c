@@ -22,16 +22,18 @@
  * read raw from a file.
  *
  * Usage:
- *   fbhost -s plugin.so [-c config] [-p key=value]... [-i -p ...]
+ *   fbhost -s plugin.so [-N name] [-c config] [-p key=value]... [-i -p ...]
  *          [-f logfile | -r rawchunk]... [-n records_per_chunk] [-x repeat]
  *          [-w workers] [-k message_key] [-m key=value (metadata)]
  *          [-T tag] [-1 (v1 events)] [-R retry_limit] [-B backoff_ms]
  *          [-L log_level] [-q]
  *
  * The config file is Fluent Bit's classic format; each [OUTPUT] section
- * is an instance. Workers and Retry_Limit there set -w and -R; reserved
- * keys (match, alias, workers, retry_limit, host, port, tls*, ...) are
- * not passed to the plugin, as in Fluent Bit.
+ * whose Name is the plugin's (-N, default sshenrich) is an instance.
+ * Workers and Retry_Limit there set -w and -R; reserved keys (match,
+ * alias, workers, retry_limit, host, port, tls*, ...) are not passed to
+ * the plugin, and ${NAME} in values is replaced from the environment,
+ * as in Fluent Bit. A -p after -c overrides the key of the last instance.
  *
  * The summary on stderr ends with one line:
  *   fbhost: chunks=C records=R ok=O retry=T error=E dropped=D
@@ -137,6 +139,7 @@ static int repeat = 1;
 static int v1_events;
 static int quiet;
 static const char *message_key = "log";
+static const char *plugin_name = "sshenrich";
 static const char *tag = "ssh.raw";
 static char *meta_keys[16], *meta_values[16];
 static int nmeta;
@@ -471,6 +474,35 @@ static char *trim(char *s)
     return s;
 }
 
+/* expand_env replaces ${NAME} with the environment's value, as Fluent
+ * Bit does for property values. */
+static char *expand_env(const char *value)
+{
+    struct buf b = {0};
+    for (const char *p = value; *p;) {
+        const char *end;
+        if (p[0] == '$' && p[1] == '{' && (end = strchr(p + 2, '}'))) {
+            char name[256];
+            size_t n = (size_t) (end - p - 2);
+            if (n > sizeof(name) - 1) {
+                n = sizeof(name) - 1;
+            }
+            memcpy(name, p + 2, n);
+            name[n] = 0;
+            const char *env = getenv(name);
+            if (env) {
+                put(&b, env, strlen(env));
+            }
+            p = end + 1;
+            continue;
+        }
+        put(&b, p, 1);
+        p++;
+    }
+    put(&b, "", 1);
+    return (char *) b.data;
+}
+
 static void set_property(struct flb_output_instance *ins, const char *key, const char *value)
 {
     if (strcasecmp(key, "workers") == 0) {
@@ -495,6 +527,15 @@ static void set_property(struct flb_output_instance *ins, const char *key, const
     if (is_reserved(key)) {
         return;
     }
+    char *v = expand_env(value);
+    /* A later -p replaces the key (Fluent Bit would return the first). */
+    for (int i = 0; i < ins->nprops; i++) {
+        if (strcasecmp(ins->keys[i], key) == 0) {
+            free(ins->values[i]);
+            ins->values[i] = *v ? v : NULL;
+            return;
+        }
+    }
     if (ins->nprops == MAX_PROPS) {
         die("too many properties");
     }
@@ -503,11 +544,12 @@ static void set_property(struct flb_output_instance *ins, const char *key, const
         *p = tolower((unsigned char) *p); /* classic keys are lower-cased */
     }
     ins->keys[ins->nprops] = k;
-    ins->values[ins->nprops] = *value ? strdup(value) : NULL;
+    ins->values[ins->nprops] = *v ? v : NULL;
     ins->nprops++;
 }
 
-/* load_config reads [OUTPUT] sections of a classic Fluent Bit config. */
+/* load_config reads the [OUTPUT] sections of a classic Fluent Bit
+ * config whose Name is the plugin's; other sections are Fluent Bit's. */
 static void load_config(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -516,16 +558,35 @@ static void load_config(const char *path)
     }
     char line[4096];
     struct flb_output_instance *ins = NULL;
-    while (fgets(line, sizeof(line), f)) {
-        char *s = trim(line);
-        if (*s == 0 || *s == '#') {
+    int in_output = 0;
+    /* A section's keys are kept until its Name is known. */
+    char *keys[MAX_PROPS], *values[MAX_PROPS];
+    int nkeys = 0, named = 0;
+    for (;;) {
+        char *got = fgets(line, sizeof(line), f);
+        char *s = got ? trim(line) : "[";
+        if (got && (*s == 0 || *s == '#')) {
             continue;
         }
         if (*s == '[') {
-            ins = strncasecmp(s, "[OUTPUT]", 8) == 0 ? new_instance() : NULL;
+            if (in_output && named) {
+                ins = new_instance();
+                for (int i = 0; i < nkeys; i++) {
+                    set_property(ins, keys[i], values[i]);
+                }
+            }
+            for (int i = 0; i < nkeys; i++) {
+                free(keys[i]);
+                free(values[i]);
+            }
+            nkeys = named = 0;
+            in_output = got && strncasecmp(s, "[OUTPUT]", 8) == 0;
+            if (!got) {
+                break;
+            }
             continue;
         }
-        if (!ins) {
+        if (!in_output) {
             continue;
         }
         char *sp = s;
@@ -534,7 +595,14 @@ static void load_config(const char *path)
         }
         char *value = *sp ? trim(sp + 1) : "";
         *sp = 0;
-        set_property(ins, s, value);
+        if (strcasecmp(s, "name") == 0) {
+            named = strcmp(value, plugin_name) == 0;
+            continue;
+        }
+        if (nkeys < MAX_PROPS) {
+            keys[nkeys] = strdup(s);
+            values[nkeys++] = strdup(value);
+        }
     }
     fclose(f);
 }
@@ -546,9 +614,10 @@ int main(int argc, char **argv)
     int nlogs = 0, nraws = 0;
     struct flb_output_instance *cur = NULL;
     int opt;
-    while ((opt = getopt(argc, argv, "s:c:p:if:r:n:x:w:k:m:T:1R:B:L:q")) != -1) {
+    while ((opt = getopt(argc, argv, "s:N:c:p:if:r:n:x:w:k:m:T:1R:B:L:q")) != -1) {
         switch (opt) {
         case 's': so = optarg; break;
+        case 'N': plugin_name = optarg; break;
         case 'c': load_config(optarg); break;
         case 'i': cur = new_instance(); break;
         case 'p': {
