@@ -233,7 +233,8 @@ func Compile(sources ...Source) (*Catalog, error) {
 		}
 	}
 	if len(entryStanzas) > MaxEntries {
-		errs = append(errs, fmt.Errorf("%d entries; at most %d are allowed", len(entryStanzas), MaxEntries))
+		s := entryStanzas[MaxEntries]
+		errs = append(errs, errAt(s.file, s.line, "entry %d of %d; the catalog and rule files together may hold at most %d", MaxEntries+1, len(entryStanzas), MaxEntries))
 		return nil, errs
 	}
 	drafts := map[string]*draft{}
@@ -288,7 +289,7 @@ func Compile(sources ...Source) (*Catalog, error) {
 func (c *Catalog) declareCapture(s *stanza) []error {
 	var errs []error
 	v := &Var{Name: s.fields[0].value, Pos: s.pos()}
-	kind := ""
+	kind, personal := "", ""
 	typeSet, destSet := false, false
 	for _, f := range s.fields[1:] {
 		switch f.key {
@@ -306,8 +307,13 @@ func (c *Catalog) declareCapture(s *stanza) []error {
 			}
 		case "kind":
 			kind = f.value
+		case "personal":
+			personal = f.value
+			if _, ok := personalNames[personal]; !ok {
+				errs = append(errs, errAt(s.file, f.line, "personal %q is not one of: user, address, no", f.value))
+			}
 		default:
-			errs = append(errs, errAt(s.file, f.line, "unknown key %q in a capture stanza; expected type, field or kind", f.key))
+			errs = append(errs, errAt(s.file, f.line, "unknown key %q in a capture stanza; expected type, field, kind or personal", f.key))
 		}
 	}
 	if _, _, ok := captureAt("<"+v.Name+">", 0); !ok {
@@ -323,6 +329,10 @@ func (c *Catalog) declareCapture(s *stanza) []error {
 			errs = append(errs, errAt(s.file, s.line, "kind %q is not one of: string, int, list, push_reply", kind))
 		}
 		v.Kind = k
+	}
+	v.Personal = defaultPersonal(v.Dest)
+	if p, ok := personalNames[personal]; ok && personal != "" {
+		v.Personal = p
 	}
 	if old, dup := c.vocab.vars[v.Name]; dup {
 		errs = append(errs, errAt(s.file, s.line, "capture %q is already declared at %s", v.Name, old.Pos))
@@ -617,6 +627,9 @@ func (d *draft) rebound(base *vocab) (*vocab, error) {
 			var err error
 			if nv.Dest, nv.Field, err = parseDest(dest); err != nil {
 				return base, fmt.Errorf("%s: %s: fields: %w", d.e.Pos, d.e.Code, err)
+			}
+			if p := defaultPersonal(nv.Dest); p != PersonalNone {
+				nv.Personal = p
 			}
 			v.vars[name] = &nv
 		}

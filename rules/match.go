@@ -160,8 +160,12 @@ func shortest(keys []string) int {
 func literalEnds(seq []node, fromEnd bool) ([]string, bool) {
 	var out []string
 	ok := true
+	budget := 256 // paths through optional parts double; give up early
 	var walk func(seq []node, acc string)
 	walk = func(seq []node, acc string) {
+		if budget--; budget < 0 {
+			ok = false
+		}
 		if !ok {
 			return
 		}

@@ -306,6 +306,7 @@ type vm struct {
 	caps    [2 * MaxCaptures]int32
 	visited []uint64
 	steps   int // work done by the current plain run, in rough instruction units
+	work    int // instructions run by every pass so far; tests check it grows linearly
 }
 
 // fastStepLimit bounds plain backtracking on one line. Past it the
@@ -357,6 +358,7 @@ func (m *vm) quick(p *program, input []byte) (score int, ok, final bool) {
 	pc, pos, sc := int32(0), 0, 0
 	guessed := false
 	for {
+		m.work++
 		ins := &insts[pc]
 		switch ins.op {
 		case opLit:
@@ -468,6 +470,7 @@ func (m *vm) exec(p *program, input []byte) (score int, ok, done bool) {
 	m.steps = 0
 	limit := fastStepLimit(n)
 	pc, pos, sc := int32(0), 0, int32(0)
+	defer func() { m.work += m.steps }()
 	for {
 		if m.steps++; m.steps > limit {
 			return 0, false, false
@@ -586,6 +589,7 @@ func (m *vm) execMemo(p *program, input []byte) (int, bool) {
 	m.stack = m.stack[:0]
 	pc, pos, sc := int32(0), 0, int32(0)
 	for {
+		m.work++
 		failed := seen(pc, pos)
 		if !failed {
 			ins := &insts[pc]
@@ -645,6 +649,7 @@ func (m *vm) execMemo(p *program, input []byte) (int, bool) {
 				pc, pos, sc = f.pc, int(f.pos), f.score
 				resumed = true
 			case frameExtend:
+				m.work++
 				if seen(int32(len(insts))+f.pc, int(f.pos)) {
 					continue
 				}

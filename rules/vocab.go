@@ -122,7 +122,34 @@ type Var struct {
 	Dest  Dest
 	Field string // key under sshenrich when Dest is DestExtra
 	Kind  Kind
-	Pos   string // file:line of the declaration
+	// Personal marks a value that identifies a person, for masking.
+	// Captures into user.name and the host fields are personal by default.
+	Personal Personal
+	Pos      string // file:line of the declaration
+}
+
+// Personal says whether a captured value identifies a person, and how
+// it is masked when masking is on.
+type Personal uint8
+
+// Personal data classes.
+const (
+	PersonalNone    Personal = iota
+	PersonalUser             // a user name, masked like user.name
+	PersonalAddress          // an address or host name, masked like source.ip
+)
+
+var personalNames = map[string]Personal{"no": PersonalNone, "user": PersonalUser, "address": PersonalAddress}
+
+// defaultPersonal derives a capture's personal class from its destination.
+func defaultPersonal(d Dest) Personal {
+	switch d {
+	case DestUserName:
+		return PersonalUser
+	case DestSourceHost, DestDestHost:
+		return PersonalAddress
+	}
+	return PersonalNone
 }
 
 // Group gives a meaning to an optional or choice part whose text is
