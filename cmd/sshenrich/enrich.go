@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,9 @@ import (
 type enrichOptions struct {
 	style, lang, tz, now string
 	rules                rulesFlag
+	maskUser, maskIP     string
+	maskKeyFile          string
+	maskMessage          bool
 }
 
 func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -26,6 +30,10 @@ func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.tz, "tz", "Local", "time zone of timestamps that carry none (IANA name, UTC or Local)")
 	fs.StringVar(&o.now, "now", "", "reference time (RFC 3339) for guessing the year of syslog timestamps; default: now")
 	fs.Var(&o.rules, "rules", "user rule file (repeatable)")
+	fs.StringVar(&o.maskUser, "mask-user", "off", "mask user names: off or hmac")
+	fs.StringVar(&o.maskIP, "mask-ip", "off", "mask addresses: off, prefix (/24, /48) or hmac")
+	fs.StringVar(&o.maskKeyFile, "mask-key-file", "", "file holding the HMAC key for hmac masking (default: $SSHENRICH_MASK_KEY)")
+	fs.BoolVar(&o.maskMessage, "mask-message", false, "also mask the original line")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -73,7 +81,11 @@ func (o *enrichOptions) enricher() (*record.Enricher, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := record.New(cat, record.Options{Style: style, Lang: lang, Location: loc})
+	mask, err := o.mask()
+	if err != nil {
+		return nil, err
+	}
+	x := record.New(cat, record.Options{Style: style, Lang: lang, Location: loc, Mask: mask})
 	if o.now != "" {
 		t, err := time.Parse(time.RFC3339, o.now)
 		if err != nil {
@@ -82,6 +94,30 @@ func (o *enrichOptions) enricher() (*record.Enricher, error) {
 		x.SetNow(t)
 	}
 	return x, nil
+}
+
+func (o *enrichOptions) mask() (record.Mask, error) {
+	var m record.Mask
+	var err error
+	if m.User, err = record.ParseMaskMode(o.maskUser, false); err != nil {
+		return m, fmt.Errorf("--mask-user: %w", err)
+	}
+	if m.IP, err = record.ParseMaskMode(o.maskIP, true); err != nil {
+		return m, fmt.Errorf("--mask-ip: %w", err)
+	}
+	m.Message = o.maskMessage
+	m.Key = []byte(os.Getenv("SSHENRICH_MASK_KEY"))
+	if o.maskKeyFile != "" {
+		key, err := os.ReadFile(o.maskKeyFile)
+		if err != nil {
+			return m, fmt.Errorf("--mask-key-file: %w", err)
+		}
+		m.Key = bytes.TrimRight(key, "\r\n")
+	}
+	if err := m.Check(); err != nil {
+		return m, fmt.Errorf("--mask-user, --mask-ip, --mask-key-file, --mask-message: %w", err)
+	}
+	return m, nil
 }
 
 // lineEnricher writes one JSON record per input line:
@@ -131,7 +167,11 @@ func (e *lineEnricher) write(line []byte) {
 	e.enc.Reset()
 	e.enc.Buf = append(e.enc.Buf, '{')
 	e.enc.Key("message")
-	e.enc.Bytes(line)
+	if m := e.x.MaskedLine(ev); m != nil {
+		e.enc.Bytes(m)
+	} else {
+		e.enc.Bytes(line)
+	}
 	e.x.Write(&e.enc, ev, record.Taken{})
 	e.enc.Buf = append(e.enc.Buf, '}', '\n')
 	_, _ = e.out.Write(e.enc.Buf) // the writer's error is sticky and returned by Flush

@@ -136,6 +136,9 @@ func TestEnrichArguments(t *testing.T) {
 		{[]string{"enrich", "--tz", "Mars/Olympus"}, "--tz: unknown time zone Mars/Olympus"},
 		{[]string{"enrich", "--now", "yesterday"}, "--now: parsing time"},
 		{[]string{"enrich", "/no/such/file"}, "open /no/such/file"},
+		{[]string{"enrich", "--mask-user", "prefix"}, `--mask-user: "prefix" is not a mask mode; use off or hmac`},
+		{[]string{"enrich", "--mask-ip", "hmac", "--mask-key-file", "/no/such/key"}, "--mask-key-file: open /no/such/key"},
+		{[]string{"enrich", "--mask-message"}, "masking the message needs user or address masking on too"},
 		{[]string{"nosuchcommand"}, "exit status 2"},
 	}
 	for _, tt := range tests {
@@ -143,6 +146,26 @@ func TestEnrichArguments(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.err) {
 			t.Errorf("%v: error %v, want %q", tt.args, err, tt.err)
 		}
+	}
+}
+
+// TestEnrichMask: the CLI masks as the plugin does, with the key from a
+// file.
+func TestEnrichMask(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(key, []byte("0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	line := "Jun 16 07:37:26 web01 sshd[4409]: Failed password for invalid user hunter2 from 203.0.113.45 port 50122 ssh2\n"
+	out, _, err := runCLI(t, line, "enrich", "--tz", "UTC", "--mask-user", "hmac", "--mask-ip", "prefix", "--mask-key-file", key, "--mask-message")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "hunter2") || strings.Contains(out, "203.0.113.45") {
+		t.Errorf("unmasked output: %s", out)
+	}
+	if !strings.Contains(out, `"user":{"name":"u-`) || !strings.Contains(out, `"source":{"ip":"203.0.113.0"`) || !strings.Contains(out, "invalid user u-") {
+		t.Errorf("output: %s", out)
 	}
 }
 

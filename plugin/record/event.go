@@ -66,6 +66,8 @@ type Options struct {
 	// Location is the zone of timestamps that carry none (RFC 3164
 	// syslog, the AX trace log before a Date header). Nil means UTC.
 	Location *time.Location
+	// Mask hides user names and addresses; the zero value masks nothing.
+	Mask Mask
 }
 
 // Reasons a record is unclassified, written to sshenrich.unclassified_reason.
@@ -129,6 +131,9 @@ func New(cat *rules.Catalog, opts Options) *Enricher {
 		matcher: cat.NewMatcher(),
 	}
 	x.w.opts = &x.opts
+	if x.opts.Mask.Enabled() {
+		x.w.mask = newMasker(&x.opts.Mask)
+	}
 	return x
 }
 

@@ -106,25 +106,28 @@ type resolved struct {
 }
 
 type writer struct {
-	opts    *Options
-	enc     Encoder
-	frags   [2][]*[8 * 32]*fragments // [json][entry+1][platform*32+format]
-	nfrags  int
-	logFrag [2][25 * 9]*fragment // [json][(facility+1)*9+severity+1]
-	subJSON JSON
-	subMP   Msgpack
-	day     int64 // the day (since the epoch, local to the offset) of dayText
-	dayText [11]byte
-	flat    bool
-	prefix  []byte
-	marks   [8]int
-	nmarks  int
-	level   int
-	top     int
-	keys    int // keys written, at any level
-	scratch []byte
-	r       resolved
-	ev      *Event
+	opts       *Options
+	mask       *masker // nil when nothing is masked
+	maskedLine []byte
+	spans      []span
+	enc        Encoder
+	frags      [2][]*[8 * 32]*fragments // [json][entry+1][platform*32+format]
+	nfrags     int
+	logFrag    [2][25 * 9]*fragment // [json][(facility+1)*9+severity+1]
+	subJSON    JSON
+	subMP      Msgpack
+	day        int64 // the day (since the epoch, local to the offset) of dayText
+	dayText    [11]byte
+	flat       bool
+	prefix     []byte
+	marks      [8]int
+	nmarks     int
+	level      int
+	top        int
+	keys       int // keys written, at any level
+	scratch    []byte
+	r          resolved
+	ev         *Event
 }
 
 // Write writes ev's added fields through enc and returns the number of
@@ -344,6 +347,7 @@ func (w *writer) resolve() {
 	}
 	r.platform, r.platformID = platformOf(env)
 	r.elided = ev.Match.Template != nil && ev.Match.Template.Elided
+	w.maskResolved()
 }
 
 // platformOf decides which platform's remediation applies, and gives it
@@ -1018,6 +1022,10 @@ func (w *writer) captures() {
 		}
 		v := c.Var
 		if v.Dest != rules.DestExtra || len(val) == 0 {
+			continue
+		}
+		if w.mask != nil && v.Personal != rules.PersonalNone {
+			w.bytes(v.Field, w.mask.personal(val, v))
 			continue
 		}
 		switch v.Kind {
