@@ -38,7 +38,10 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.size_t, tag *C.char) (
 	if in == nil {
 		return output.FLB_ERROR
 	}
-	defer recoverTo(&ret, output.FLB_ERROR, in.log, "flush")
+	// A panic outside enrichment (which recovers on its own, re-emitting
+	// the records unchanged) leaves delivery unknown: FLB_RETRY lets the
+	// engine try the chunk again rather than drop it.
+	defer recoverTo(&ret, output.FLB_RETRY, in.log, "flush")
 	// data and tag belong to Fluent Bit and live only during this call;
 	// the flush path reads them in place and copies what it sends.
 	chunkData := unsafe.Slice((*byte)(data), int(length))

@@ -23,6 +23,7 @@ type worker struct {
 	out     []byte
 	batches []batch
 	batch   batch
+	written int // events written to out for the current chunk
 }
 
 // batch is one PackedForward message's slice of out.
@@ -34,12 +35,20 @@ type result struct {
 	err                                       error // malformed chunk
 }
 
-func newWorker(cat *rules.Catalog, opts record.Options, cfg *config.Config) *worker {
+func newWorker(cat *rules.Catalog, cfg *config.Config) *worker {
+	opts := record.Options{Style: cfg.Style, Lang: cfg.Lang, Location: cfg.Location, Mask: cfg.Mask}
 	return &worker{cfg: cfg, x: record.New(cat, opts)}
 }
 
-// panicHook lets a test build force a panic in the enrichment path.
-var panicHook func()
+// Test hooks: panicHook forces a panic in the enrichment path and
+// flushHook one after it; recovered sees a panic that was turned into a
+// pass-through. Only tests and the sshenrich_testhooks build set them.
+var (
+	panicHook func()
+	flushHook func()
+	recovered func(any)
+	statsHook func() // runs before each stats sample
+)
 
 // enrichChunk writes the enriched events of data into w.out, cut into
 // batches of at most max_payload_size. If enrichment panics, the chunk's
@@ -47,6 +56,9 @@ var panicHook func()
 func (w *worker) enrichChunk(data []byte, log *logger) (res result) {
 	defer func() {
 		if r := recover(); r != nil {
+			if recovered != nil {
+				recovered(r)
+			}
 			log.errorf("internal error while enriching (%v); re-emitting the chunk's records unchanged\n%s", r, debug.Stack())
 			res = w.passThrough(data)
 		}
@@ -58,9 +70,9 @@ func (w *worker) enrichChunk(data []byte, log *logger) (res result) {
 			panicHook()
 		}
 		ev := w.dec.Event()
-		start := len(w.out)
+		start, written := len(w.out), w.written
 		w.event(ev, &res)
-		w.cut(start)
+		w.cut(start, w.written-written)
 	}
 	w.finish()
 	res.err = w.dec.Err()
@@ -69,17 +81,18 @@ func (w *worker) enrichChunk(data []byte, log *logger) (res result) {
 
 func (w *worker) reset() {
 	w.out, w.batches = w.out[:0], w.batches[:0]
-	w.batch = batch{}
+	w.batch, w.written = batch{}, 0
 }
 
-// cut closes the current batch before the event that starts at start
-// when that event would make the batch too big.
-func (w *worker) cut(start int) {
+// cut closes the current batch before the n events that start at start
+// (one input event, split into n by a multi-line message) when they
+// would make the batch too big.
+func (w *worker) cut(start, n int) {
 	if len(w.out)-w.batch.start > w.cfg.Forward.MaxPayload && start > w.batch.start {
 		w.batches = append(w.batches, batch{w.batch.start, start, w.batch.count})
 		w.batch = batch{start: start}
 	}
-	w.batch.count++
+	w.batch.count += n
 }
 
 func (w *worker) finish() {
@@ -98,7 +111,7 @@ func (w *worker) passThrough(data []byte) result {
 		w.out = append(w.out, w.dec.Event().Raw...)
 		res.records++
 		res.passed++
-		w.cut(start)
+		w.cut(start, 1)
 	}
 	w.finish()
 	res.err = w.dec.Err()
@@ -109,7 +122,7 @@ func (w *worker) passThrough(data []byte) result {
 func (w *worker) event(ev *chunk.Event, res *result) {
 	if ev.Group != chunk.NotGroup {
 		// OTLP group markers keep the grouping downstream; they are not records.
-		w.out = append(w.out, ev.Raw...)
+		w.raw(ev)
 		return
 	}
 	res.records++
@@ -120,7 +133,7 @@ func (w *worker) event(ev *chunk.Event, res *result) {
 	var msgKey, msgVal []byte
 	if !w.it.Reset(ev.Body) {
 		// Not a map: nothing can be added; the record goes on as it is.
-		w.out = append(w.out, ev.Raw...)
+		w.raw(ev)
 		res.passed++
 		return
 	}
@@ -137,7 +150,7 @@ func (w *worker) event(ev *chunk.Event, res *result) {
 		structuredField(&fields, key, w.it.Value())
 	}
 	if w.it.Err() != nil || taken.Enriched() {
-		w.out = append(w.out, ev.Raw...)
+		w.raw(ev)
 		res.passed++
 		return
 	}
@@ -164,12 +177,20 @@ func (w *worker) event(ev *chunk.Event, res *result) {
 			first = false
 			e := w.x.ClassifyFields(l, &fields)
 			w.count(e, res)
+			if m := w.x.MaskedLine(e); m != nil {
+				l = m
+			}
 			w.record(ev, e, taken, msgKey, l, msgStart, msgEnd)
 		}
 		return
 	}
 	e := w.x.ClassifyFields(line, &fields)
 	w.count(e, res)
+	if m := w.x.MaskedLine(e); m != nil {
+		// mask_message: the line itself carries the user and addresses.
+		w.record(ev, e, taken, msgKey, m, msgStart, msgEnd)
+		return
+	}
 	w.record(ev, e, taken, nil, nil, -1, -1)
 }
 
@@ -181,10 +202,17 @@ func (w *worker) count(e *record.Event, res *result) {
 	}
 }
 
+// raw writes ev as it came.
+func (w *worker) raw(ev *chunk.Event) {
+	w.out = append(w.out, ev.Raw...)
+	w.written++
+}
+
 // record writes one output event: ev's time and metadata, ev's body
 // members, and the added fields. When key is set, the member at
 // [skipStart, skipEnd) of the body is replaced by key: line.
 func (w *worker) record(ev *chunk.Event, e *record.Event, taken record.Taken, key, line []byte, skipStart, skipEnd int) {
+	w.written++
 	w.out = chunk.AppendHead(w.out, ev)
 	header := len(w.out)
 	w.out = append(w.out, 0xdf, 0, 0, 0, 0) // map32, count patched below

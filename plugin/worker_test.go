@@ -10,7 +10,6 @@ import (
 
 	"github.com/sshenrich/sshenrich/plugin/chunk"
 	"github.com/sshenrich/sshenrich/plugin/config"
-	"github.com/sshenrich/sshenrich/plugin/record"
 	"github.com/sshenrich/sshenrich/rules"
 	"github.com/sshenrich/sshenrich/test/loggen"
 )
@@ -34,7 +33,7 @@ func testWorker(t testing.TB, kv map[string]string) *worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newWorker(cat, record.Options{Style: cfg.Style, Lang: cfg.Lang, Location: cfg.Location}, cfg)
+	w := newWorker(cat, cfg)
 	w.x.SetNow(time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC))
 	return w
 }
@@ -200,14 +199,22 @@ func TestWorkerRecords(t *testing.T) {
 	}
 }
 
+// TestWorkerBatches: batches stay near max_payload_size and each one's
+// count (the Forward "size" option) is the number of events it holds,
+// also when a multi-line message becomes several events.
 func TestWorkerBatches(t *testing.T) {
 	w := testWorker(t, map[string]string{"max_payload_size": "2K"})
 	var in []byte
-	for range 100 {
-		in = append(in, event(t, map[string]any{"log": "Failed password for root from 203.0.113.45 port 50122 ssh2"}, nil)...)
+	for i := range 100 {
+		msg := "Failed password for root from 203.0.113.45 port 50122 ssh2"
+		if i%10 == 0 {
+			msg = "> show ssh logging\nDate 2024/06/16 08:00:00 UTC\n2024/06/16 07:37:30 sshd[1] Accepted password for a from 10.0.0.1 port 1\n"
+		}
+		in = append(in, event(t, map[string]any{"log": msg}, nil)...)
 	}
+	const want = 90 + 10*3
 	res := w.enrichChunk(in, quietLog)
-	if res.records != 100 || len(w.batches) < 10 {
+	if res.records != want || len(w.batches) < 10 {
 		t.Fatalf("%v in %d batches", res, len(w.batches))
 	}
 	total, prev := 0, 0
@@ -226,7 +233,7 @@ func TestWorkerBatches(t *testing.T) {
 		total += n
 		prev = b.end
 	}
-	if total != 100 || prev != len(w.out) {
+	if total != want || prev != len(w.out) {
 		t.Errorf("%d events in batches, out %d/%d", total, prev, len(w.out))
 	}
 }
@@ -288,6 +295,49 @@ func BenchmarkFlushPath(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "records/s")
 			b.ReportMetric(float64(testing.AllocsPerRun(1, func() { w.enrichChunk(in, quietLog) }))/1000, "allocs/record")
+		})
+	}
+}
+
+// TestWorkerMasks: with masking on, the record's user and address fields
+// are masked and, with mask_message, so is the line under the message
+// key; the other keys are untouched.
+func TestWorkerMasks(t *testing.T) {
+	line := "<38>Jun 16 07:37:26 web01 sshd[4409]: Failed password for invalid user hunter2 from 203.0.113.45 port 50122 ssh2"
+	tests := []struct {
+		name     string
+		conf     map[string]string
+		wantLine string
+		wantUser string
+		wantIP   string
+	}{
+		{"off", nil, line, "hunter2", "203.0.113.45"},
+		{"fields only", map[string]string{"mask_ip": "prefix"}, line, "hunter2", "203.0.113.0"},
+		{"fields and line", map[string]string{"mask_ip": "prefix", "mask_user": "hmac", "mask_key": "0123456789abcdef", "mask_message": "on"},
+			"<38>Jun 16 07:37:26 web01 sshd[4409]: Failed password for invalid user u-", "u-", "203.0.113.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := testWorker(t, tt.conf)
+			res := w.enrichChunk(event(t, map[string]any{"log": line, "stream": "stdout"}, nil), quietLog)
+			recs := decodeOut(t, w.out)
+			if res.records != 1 || len(recs) != 1 {
+				t.Fatalf("%v, %d records", res, len(recs))
+			}
+			r := recs[0]
+			got, _ := r["log"].(string)
+			if !strings.HasPrefix(got, tt.wantLine) || r["stream"] != "stdout" {
+				t.Errorf("log %q, stream %v; want log to start with %q", got, r["stream"], tt.wantLine)
+			}
+			if u, _ := dig(r, "user", "name").(string); !strings.HasPrefix(u, tt.wantUser) {
+				t.Errorf("user.name %q, want %q", u, tt.wantUser)
+			}
+			if ip := dig(r, "source", "ip"); ip != tt.wantIP {
+				t.Errorf("source.ip %v, want %s", ip, tt.wantIP)
+			}
+			if tt.conf["mask_message"] == "on" && (strings.Contains(got, "hunter2") || strings.Contains(got, "203.0.113.45")) {
+				t.Errorf("the line still holds the user or address: %q", got)
+			}
 		})
 	}
 }

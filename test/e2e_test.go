@@ -81,6 +81,8 @@ type hostRun struct {
 	summary        map[string]int
 }
 
+var flushRE = regexp.MustCompile(`fbhost: flush chunk=\d+ instance=\d+ attempt=\d+ bytes=\d+ ret=(\d+)`)
+
 var summaryRE = regexp.MustCompile(`fbhost: chunks=(\d+) records=(\d+) ok=(\d+) retry=(\d+) error=(\d+) dropped=(\d+)`)
 
 // runHost runs the host with args and returns what it printed.
@@ -165,7 +167,9 @@ func goldenCodes(t *testing.T) map[string]string {
 	return codes
 }
 
-func sampleArgs() []string {
+func sampleArgs(t *testing.T) []string {
+	t.Helper()
+	build(t) // artifacts.samples is set there
 	var args []string
 	for _, s := range artifacts.samples {
 		args = append(args, "-f", s)
@@ -215,7 +219,7 @@ func TestForwardSeedSamples(t *testing.T) {
 			}
 			s := startServer(t, opts)
 			args := append([]string{"-p", "forward_address=" + s.URL(), "-p", "time_zone=UTC", "-p", "tag_prefix=enriched.",
-				"-T", "ssh.raw", "-m", "source=fbhost", "-n", "7", "-w", "1"}, sampleArgs()...)
+				"-T", "ssh.raw", "-m", "source=fbhost", "-n", "7", "-w", "1"}, sampleArgs(t)...)
 			r := runHost(t, 60*time.Second, args...)
 			want := countLines(t, artifacts.samples)
 			if r.exit != 0 || r.summary["records"] != want {
@@ -331,10 +335,14 @@ func containsJapanese(s string) bool {
 	return false
 }
 
-// TestConcurrentFlushes flushes from four threads at once, as Workers 4.
+// TestConcurrentFlushes flushes from four threads at once, as Workers 4,
+// into two instances with different styles.
 func TestConcurrentFlushes(t *testing.T) {
 	s := startServer(t, fwdserver.Options{})
-	r := runHost(t, 120*time.Second, append([]string{"-p", "forward_address=" + s.URL(), "-n", "50", "-x", "20", "-w", "4", "-q"}, sampleArgs()...)...)
+	r := runHost(t, 120*time.Second, append([]string{
+		"-p", "forward_address=" + s.URL(), "-p", "tag=a",
+		"-i", "-p", "forward_address=" + s.URL(), "-p", "tag=b", "-p", "output_style=flat",
+		"-n", "50", "-x", "20", "-w", "4", "-q"}, sampleArgs(t)...)...)
 	want := 20 * countLines(t, artifacts.samples)
 	if r.exit != 0 || r.summary["records"] != want {
 		t.Fatalf("host exit %d, summary %v, want %d\n%s", r.exit, r.summary, want, r.stderr)
@@ -342,12 +350,24 @@ func TestConcurrentFlushes(t *testing.T) {
 	if !s.WaitCount(int64(want), 5*time.Second) || s.Count() != int64(want) {
 		t.Errorf("server received %d records, want %d", s.Count(), want)
 	}
+	byTag := map[string]int{}
+	for _, ev := range s.Events() {
+		byTag[ev.Tag]++
+		_, nested := ev.Body["event"].(map[string]any)
+		_, flat := ev.Body["event_code"].(string)
+		if (ev.Tag == "a") != nested || (ev.Tag == "b") != flat {
+			t.Fatalf("record of tag %s in the wrong style: %v", ev.Tag, ev.Body)
+		}
+	}
+	if byTag["a"] == 0 || byTag["b"] == 0 {
+		t.Errorf("records by instance %v: both should flush", byTag)
+	}
 }
 
 // TestStdoutEmit writes JSON lines on stdout, and nothing else there.
 func TestStdoutEmit(t *testing.T) {
 	build(t)
-	r := runHost(t, 60*time.Second, append([]string{"-p", "emit=stdout", "-p", "time_zone=UTC", "-m", "source=fbhost", "-w", "2"}, sampleArgs()...)...)
+	r := runHost(t, 60*time.Second, append([]string{"-p", "emit=stdout", "-p", "time_zone=UTC", "-m", "source=fbhost", "-w", "2"}, sampleArgs(t)...)...)
 	if r.exit != 0 {
 		t.Fatalf("host exit %d\n%s", r.exit, r.stderr)
 	}

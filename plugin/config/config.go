@@ -42,9 +42,12 @@ type Config struct {
 	Location    *time.Location
 	RulesFiles  []string
 	Emit        string
-	Tag         string // fixed output tag; empty means TagPrefix + the input tag
-	TagPrefix   string
-	Forward     Forward
+	// StatsInterval, when set, logs counters and the Go heap that often.
+	StatsInterval time.Duration
+	Tag           string // fixed output tag; empty means TagPrefix + the input tag
+	TagPrefix     string
+	Forward       Forward
+	Mask          record.Mask
 }
 
 // Forward configures the Forward-protocol emitter.
@@ -54,11 +57,11 @@ type Forward struct {
 	RequireAck     bool
 	AckTimeout     time.Duration
 	ConnectTimeout time.Duration
-	MaxPayload     int // bytes per PackedForward message
-	SharedKey      string
+	MaxPayload     int    // bytes per PackedForward message
+	SharedKey      string // secret: never logged
 	SelfHostname   string
 	Username       string
-	Password       string
+	Password       string // secret: never logged
 	TLS            TLS
 }
 
@@ -69,6 +72,7 @@ type TLS struct {
 	CAFile     string
 	CertFile   string
 	KeyFile    string
+	KeyPasswd  string // secret: never logged
 	ServerName string
 }
 
@@ -97,16 +101,28 @@ var Keys = []Key{
 	{"ack_timeout", "10s", "How long to wait for an ack (and for a write) before the chunk is retried."},
 	{"connect_timeout", "5s", "How long to wait for a connection and the shared_key handshake."},
 	{"max_payload_size", "4M", "Largest PackedForward message; bigger chunks are split. in_forward rejects more than its buffer_max_size (6M)."},
-	{"shared_key", "", "Shared key of the Forward server's secure handshake (HELO/PING/PONG)."},
+	{"shared_key", "", "Shared key of the Forward server's secure handshake (HELO/PING/PONG). Never logged; prefer ${ENV} or shared_key_file."},
+	{"shared_key_file", "", "File holding the shared key (one line), instead of shared_key."},
 	{"self_hostname", "the machine's host name", "Host name sent in the handshake."},
 	{"forward_username", "", "User name for a server with security.users."},
-	{"forward_password", "", "Password for a server with security.users."},
+	{"forward_password", "", "Password for a server with security.users. Never logged."},
+	{"forward_password_file", "", "File holding the password, instead of forward_password."},
 	{"forward_tls", "off", "Use TLS to the Forward server."},
 	{"forward_tls_verify", "on", "Verify the server's certificate and name."},
 	{"forward_tls_ca_file", "", "CA certificates (PEM) to verify the server; default: the system pool."},
 	{"forward_tls_crt_file", "", "Client certificate (PEM) for mutual TLS."},
 	{"forward_tls_key_file", "", "Client private key (PEM) for mutual TLS."},
+	{"forward_tls_key_passwd", "", "Passphrase of an encrypted client key (legacy PEM encryption). Never logged."},
+	{"forward_tls_key_passwd_file", "", "File holding the passphrase, instead of forward_tls_key_passwd."},
 	{"forward_tls_vhost", "", "Server name for SNI and verification; default: the address's host."},
+	{"stats_interval", "", "When set (e.g. 60s), log records, classified and unclassified counts, the Go heap and goroutines that often."},
+	{"mask_user", "off", "off or hmac: replace user.name (and related.user) by a keyed HMAC pseudonym, u-<16 hex>. Failed logins often carry a password typed as the user name."},
+	{"mask_ip", "off", "off, prefix (keep mask_ipv4_prefix/mask_ipv6_prefix bits; host names keep their parent domain) or hmac (a pseudonymous fd00::/8 address; h-<hex> for host names)."},
+	{"mask_ipv4_prefix", "24", "Bits of an IPv4 address kept by mask_ip prefix."},
+	{"mask_ipv6_prefix", "48", "Bits of an IPv6 address kept by mask_ip prefix."},
+	{"mask_key", "", "HMAC key for mask_user/mask_ip hmac (at least 16 bytes). Never logged; prefer ${ENV} or mask_key_file."},
+	{"mask_key_file", "", "File holding the HMAC key, instead of mask_key."},
+	{"mask_message", "off", "Also mask the user names and addresses inside the original line (the message key's value is rewritten)."},
 }
 
 // Parse reads and checks every key. The error names each bad key, what
@@ -143,6 +159,9 @@ func Parse(g Getter, instance int) (*Config, error) {
 		}
 	}
 	c.Emit = p.oneOf("emit", EmitForward, EmitForward, EmitStdout)
+	if _, set := p.value("stats_interval"); set {
+		c.StatsInterval = p.duration("stats_interval", 0)
+	}
 	c.Tag = p.g.Get("tag")
 	c.TagPrefix = p.str("tag_prefix", "enriched.")
 	if _, set := p.value("tag_prefix"); set && c.TagPrefix == "" && c.Tag == "" {
@@ -154,11 +173,11 @@ func Parse(g Getter, instance int) (*Config, error) {
 	f.AckTimeout = p.duration("ack_timeout", 10*time.Second)
 	f.ConnectTimeout = p.duration("connect_timeout", 5*time.Second)
 	f.MaxPayload = p.size("max_payload_size", 4<<20)
-	f.SharedKey = p.g.Get("shared_key")
+	f.SharedKey = p.secret("shared_key")
 	host, _ := os.Hostname()
 	f.SelfHostname = p.str("self_hostname", host)
 	f.Username = p.g.Get("forward_username")
-	f.Password = p.g.Get("forward_password")
+	f.Password = p.secret("forward_password")
 	if (f.Username == "") != (f.Password == "") {
 		p.errs = append(p.errs, errors.New("forward_username and forward_password: set both or neither"))
 	}
@@ -167,6 +186,7 @@ func Parse(g Getter, instance int) (*Config, error) {
 	f.TLS.CAFile = p.file("forward_tls_ca_file")
 	f.TLS.CertFile = p.file("forward_tls_crt_file")
 	f.TLS.KeyFile = p.file("forward_tls_key_file")
+	f.TLS.KeyPasswd = p.secret("forward_tls_key_passwd")
 	f.TLS.ServerName = p.g.Get("forward_tls_vhost")
 	if (f.TLS.CertFile == "") != (f.TLS.KeyFile == "") {
 		p.errs = append(p.errs, errors.New("forward_tls_crt_file and forward_tls_key_file: set both or neither"))
@@ -174,10 +194,72 @@ func Parse(g Getter, instance int) (*Config, error) {
 	if f.TLS.Enabled && f.Network == "unix" {
 		p.errs = append(p.errs, errors.New("forward_tls: TLS needs a tcp:// forward_address, not a unix socket"))
 	}
+	p.mask(&c.Mask)
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}
 	return c, nil
+}
+
+// secret reads key, or the file named by key_file. Error messages name
+// the key or the file, never the value.
+func (p *parser) secret(key string) string {
+	v := p.g.Get(key)
+	file, hasFile := p.value(key + "_file")
+	if !hasFile {
+		return v
+	}
+	if v != "" {
+		p.errs = append(p.errs, fmt.Errorf("%s and %s_file: set one of them, not both", key, key))
+		return v
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s_file: cannot read %s: %w", key, file, errors.Unwrap(err)))
+		return ""
+	}
+	s := strings.TrimRight(string(data), "\r\n")
+	if s == "" {
+		p.errs = append(p.errs, fmt.Errorf("%s_file: %s is empty", key, file))
+	}
+	return s
+}
+
+func (p *parser) mask(m *record.Mask) {
+	var err error
+	if m.User, err = record.ParseMaskMode(p.str("mask_user", "off"), false); err != nil {
+		p.errs = append(p.errs, fmt.Errorf("mask_user: %w", err))
+	}
+	if m.IP, err = record.ParseMaskMode(p.str("mask_ip", "off"), true); err != nil {
+		p.errs = append(p.errs, fmt.Errorf("mask_ip: %w", err))
+	}
+	m.V4Bits = p.bits("mask_ipv4_prefix", 24, 32)
+	m.V6Bits = p.bits("mask_ipv6_prefix", 48, 128)
+	m.Message = p.boolean("mask_message", false)
+	if key := p.secret("mask_key"); key != "" {
+		m.Key = []byte(key)
+	}
+	switch err := m.Check(); {
+	case errors.Is(err, record.ErrMaskNoKey):
+		p.errs = append(p.errs, errors.New("mask_user/mask_ip hmac needs mask_key or mask_key_file"))
+	case errors.Is(err, record.ErrMaskShortKey):
+		p.errs = append(p.errs, fmt.Errorf("mask_key: at least %d bytes are needed for hmac masking", record.MinMaskKey))
+	case errors.Is(err, record.ErrMaskNothing):
+		p.errs = append(p.errs, errors.New("mask_message: set mask_user or mask_ip too; there is nothing to mask"))
+	}
+}
+
+func (p *parser) bits(key string, def, maxBits int) int {
+	v, ok := p.value(key)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > maxBits {
+		p.fail(key, v, fmt.Sprintf("a prefix length from 0 to %d", maxBits))
+		return def
+	}
+	return n
 }
 
 type parser struct {

@@ -151,3 +151,88 @@ func TestKeysDocumented(t *testing.T) {
 type recordingGetter struct{ read map[string]bool }
 
 func (g recordingGetter) Get(key string) string { g.read[key] = true; return "" }
+
+// TestSecrets: shared_key, forward_password, the TLS key passphrase and
+// mask_key come from the value (where Fluent Bit has expanded ${ENV}) or
+// from a file, and no error ever quotes them.
+func TestSecrets(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const secret = "s3cr3t-Value-0123456789"
+	keyFile := file("key", secret+"\n")
+	empty := file("empty", "\n")
+	get := func(c *Config) string { return c.Forward.SharedKey }
+	tests := []struct {
+		name string
+		conf MapGetter
+		get  func(*Config) string
+		want string // the secret read, or the error expected
+		err  bool
+	}{
+		{"value", MapGetter{"shared_key": secret}, get, secret, false},
+		{"file, newline trimmed", MapGetter{"shared_key_file": keyFile}, get, secret, false},
+		{"both", MapGetter{"shared_key": secret, "shared_key_file": keyFile}, get, "shared_key and shared_key_file: set one of them, not both", true},
+		{"missing file", MapGetter{"shared_key_file": "/no/such/key"}, get, "shared_key_file: cannot read /no/such/key", true},
+		{"empty file", MapGetter{"shared_key_file": empty}, get, "shared_key_file: " + empty + " is empty", true},
+		{"password file", MapGetter{"forward_username": "u", "forward_password_file": keyFile}, func(c *Config) string { return c.Forward.Password }, secret, false},
+		{"passphrase file", MapGetter{"forward_tls_key_passwd_file": keyFile}, func(c *Config) string { return c.Forward.TLS.KeyPasswd }, secret, false},
+		{"mask key file", MapGetter{"mask_user": "hmac", "mask_key_file": keyFile}, func(c *Config) string { return string(c.Mask.Key) }, secret, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse(tt.conf, 0)
+			if tt.err {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("error %v, want %q", err, tt.want)
+				}
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("the error quotes the secret: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.get(c); got != tt.want {
+				t.Errorf("read %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMaskConfig(t *testing.T) {
+	key := "0123456789abcdef"
+	tests := []struct {
+		conf MapGetter
+		err  string
+	}{
+		{MapGetter{"mask_user": "hmac", "mask_key": key}, ""},
+		{MapGetter{"mask_ip": "prefix", "mask_ipv4_prefix": "16", "mask_ipv6_prefix": "32", "mask_message": "on"}, ""},
+		{MapGetter{"mask_user": "hmac"}, "mask_user/mask_ip hmac needs mask_key or mask_key_file"},
+		{MapGetter{"mask_ip": "hmac", "mask_key": "short"}, "mask_key: at least 16 bytes"},
+		{MapGetter{"mask_user": "prefix"}, `mask_user: "prefix" is not a mask mode; use off or hmac`},
+		{MapGetter{"mask_ip": "truncate"}, `mask_ip: "truncate" is not a mask mode; use off, hmac or prefix`},
+		{MapGetter{"mask_ip": "prefix", "mask_ipv4_prefix": "33"}, `mask_ipv4_prefix: "33" is not valid`},
+		{MapGetter{"mask_ip": "prefix", "mask_ipv6_prefix": "-1"}, `mask_ipv6_prefix: "-1" is not valid`},
+		{MapGetter{"mask_message": "on"}, "mask_message: set mask_user or mask_ip too"},
+	}
+	for _, tt := range tests {
+		c, err := Parse(tt.conf, 0)
+		switch {
+		case tt.err == "" && err != nil:
+			t.Errorf("%v: %v", tt.conf, err)
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("%v: error %v, want %q", tt.conf, err, tt.err)
+		case tt.err != "" && strings.Contains(err.Error(), key):
+			t.Errorf("%v: the error quotes mask_key", tt.conf)
+		case tt.err == "" && !c.Mask.Enabled():
+			t.Errorf("%v: masking not enabled", tt.conf)
+		}
+	}
+}

@@ -2,15 +2,8 @@ package emit
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,6 +14,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/sshenrich/sshenrich/plugin/config"
+	"github.com/sshenrich/sshenrich/test/testpki"
 )
 
 func events(t *testing.T, n int) []byte {
@@ -35,6 +29,9 @@ func events(t *testing.T, n int) []byte {
 	}
 	return out
 }
+
+// rawResponse is written as it is, not as msgpack.
+type rawResponse []byte
 
 // ackServer reads one Forward frame per Emit and answers as told.
 type ackServer struct {
@@ -63,7 +60,11 @@ func newAckServer(t *testing.T, ln net.Listener, respond func(id string) any) *a
 					s.frames <- frame
 					opts, _ := frame[2].(map[string]any)
 					id, _ := opts["chunk"].(string)
-					if r := s.respond(id); r != nil {
+					switch r := s.respond(id).(type) {
+					case nil:
+					case rawResponse:
+						c.Write(r)
+					default:
 						b, _ := msgpack.Marshal(r)
 						c.Write(b)
 					}
@@ -109,6 +110,7 @@ func TestForwardAck(t *testing.T) {
 }
 
 func TestForwardAckProblems(t *testing.T) {
+	deep := rawResponse(append([]byte{0x81, 0xa1, 'x'}, bytes.Repeat([]byte{0x91}, 1<<20)...))
 	tests := []struct {
 		name    string
 		respond func(string) any
@@ -117,6 +119,13 @@ func TestForwardAckProblems(t *testing.T) {
 		{"no ack", func(string) any { return nil }, "no ack from"},
 		{"wrong ack", func(string) any { return map[string]string{"ack": "someone-else"} }, "names chunk"},
 		{"not a map", func(string) any { return []int{1} }, "no ack from"},
+		// A hostile server: values nested a million deep, which a
+		// recursive decoder would follow as deep as the stack allows.
+		{"deep nesting", func(string) any { return deep }, "server response larger than 4096 bytes"},
+		// A string header that claims 2 GiB.
+		{"huge string", func(string) any {
+			return rawResponse([]byte{0x81, 0xa3, 'a', 'c', 'k', 0xdb, 0x7f, 0xff, 0xff, 0xff, 'x'})
+		}, "no ack from"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,68 +220,70 @@ func TestForwardWithoutAck(t *testing.T) {
 	}
 }
 
-// TestForwardTLS: verification is on by default, so a self-signed server
-// is refused unless its CA is given or verification is switched off.
+// TestForwardTLS: verification is on by default, so a server whose CA is
+// unknown is refused unless its CA is given or verification is switched
+// off; mutual TLS reads an encrypted client key with its passphrase.
 func TestForwardTLS(t *testing.T) {
-	dir := t.TempDir()
-	certPEM, keyPEM := selfSigned(t)
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, certPEM, 0o600); err != nil {
+	pki := testpki.New(t)
+	ack := func(id string) any { return map[string]string{"ack": id} }
+	s := newAckServer(t, tls.NewListener(listen(t), pki.ServerConfig(false)), ack)
+	mutual := newAckServer(t, tls.NewListener(listen(t), pki.ServerConfig(true)), ack)
+	on := func(s *ackServer, tc config.TLS) config.Forward {
+		f := forwardTo(s.ln.Addr().String())
+		tc.Enabled = true
+		f.TLS = tc
+		return f
+	}
+	badCA := filepath.Join(t.TempDir(), "nothing.pem")
+	if err := os.WriteFile(badCA, []byte("not pem"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
+	client := config.TLS{Verify: true, CAFile: pki.CAFile, CertFile: pki.ClientCrt, KeyFile: pki.ClientKey, KeyPasswd: pki.Passphrase}
+	withKey := func(mod func(*config.TLS)) config.TLS { c := client; mod(&c); return c }
+	tests := []struct {
+		name    string
+		cfg     config.Forward
+		newErr  string // NewForward's error
+		emitErr string // Emit's error; "" means delivered
+	}{
+		{"unknown CA refused", on(s, config.TLS{Verify: true}), "", "certificate signed by unknown authority"},
+		{"with the CA", on(s, config.TLS{Verify: true, CAFile: pki.CAFile}), "", ""},
+		{"with the CA and a server name", on(s, config.TLS{Verify: true, CAFile: pki.CAFile, ServerName: testpki.ServerName}), "", ""},
+		{"wrong server name", on(s, config.TLS{Verify: true, CAFile: pki.CAFile, ServerName: "other.test"}), "", "certificate is valid for"},
+		{"verification off", on(s, config.TLS{}), "", ""},
+		{"bad CA file", on(s, config.TLS{Verify: true, CAFile: badCA}), "no PEM certificate", ""},
+		{"mutual, encrypted key", on(mutual, client), "", ""},
+		{"mutual, plain key", on(mutual, withKey(func(c *config.TLS) { c.KeyFile, c.KeyPasswd = pki.PlainKey, "" })), "", ""},
+		{"mutual, no client certificate", on(mutual, config.TLS{Verify: true, CAFile: pki.CAFile}), "", "certificate"},
+		{"encrypted key without passphrase", on(mutual, withKey(func(c *config.TLS) { c.KeyPasswd = "" })), "is encrypted; set forward_tls_key_passwd", ""},
+		{"wrong passphrase", on(mutual, withKey(func(c *config.TLS) { c.KeyPasswd = "wrong" })), "forward_tls_key_file: cannot decrypt", ""},
+		{"key is not PEM", on(mutual, withKey(func(c *config.TLS) { c.KeyFile = badCA })), "holds no PEM key", ""},
 	}
-	ln := tls.NewListener(listen(t), &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	s := newAckServer(t, ln, func(id string) any { return map[string]string{"ack": id} })
-	base := forwardTo(s.ln.Addr().String())
-	base.TLS.Enabled, base.TLS.Verify = true, true
-
-	f, _ := NewForward(base, 1)
-	if err := f.Emit("t", events(t, 1), 1); err == nil || !strings.Contains(err.Error(), "TLS handshake") {
-		t.Errorf("self-signed server accepted with verification on: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := NewForward(tt.cfg, 1)
+			if tt.newErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.newErr) {
+					t.Fatalf("NewForward error %v, want %q", err, tt.newErr)
+				}
+				if strings.Contains(err.Error(), pki.Passphrase) {
+					t.Errorf("the error quotes the passphrase: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			err = f.Emit("t", events(t, 1), 1)
+			switch {
+			case tt.emitErr == "" && err != nil:
+				t.Errorf("not delivered: %v", err)
+			case tt.emitErr != "" && (err == nil || !strings.Contains(err.Error(), tt.emitErr)):
+				t.Errorf("Emit error %v, want %q", err, tt.emitErr)
+			}
+		})
 	}
-	withCA := base
-	withCA.TLS.CAFile, withCA.TLS.ServerName = caFile, "fwd.test"
-	f, err = NewForward(withCA, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Emit("t", events(t, 1), 1); err != nil {
-		t.Errorf("with the server's CA: %v", err)
-	}
-	noVerify := base
-	noVerify.TLS.Verify = false
-	f, _ = NewForward(noVerify, 1)
-	if err := f.Emit("t", events(t, 1), 1); err != nil {
-		t.Errorf("with verification off: %v", err)
-	}
-	badCA := base
-	badCA.TLS.CAFile = filepath.Join(dir, "nothing.pem")
-	os.WriteFile(badCA.TLS.CAFile, []byte("not pem"), 0o600)
-	if _, err := NewForward(badCA, 1); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
-		t.Errorf("bad CA file accepted: %v", err)
-	}
-}
-
-func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fwd.test"}, DNSNames: []string{"fwd.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(key)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
 }
 
 func TestStdout(t *testing.T) {

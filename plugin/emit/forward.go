@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -68,21 +69,103 @@ func tlsConfig(cfg config.Forward) (*tls.Config, error) {
 		t.RootCAs = pool
 	}
 	if cfg.TLS.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		cert, err := loadKeyPair(cfg.TLS)
 		if err != nil {
-			return nil, fmt.Errorf("forward_tls_crt_file/forward_tls_key_file: %w", err)
+			return nil, err
 		}
 		t.Certificates = []tls.Certificate{cert}
 	}
 	return t, nil
 }
 
+// loadKeyPair loads the client certificate and key, decrypting a key in
+// legacy encrypted PEM with forward_tls_key_passwd. Errors never hold
+// the passphrase.
+func loadKeyPair(c config.TLS) (tls.Certificate, error) {
+	certPEM, err := os.ReadFile(c.CertFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("forward_tls_crt_file: %w", err)
+	}
+	keyPEM, err := os.ReadFile(c.KeyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("forward_tls_key_file: %w", err)
+	}
+	block, _ := pem.Decode(keyPEM)
+	if block == nil {
+		return tls.Certificate{}, fmt.Errorf("forward_tls_key_file: %s holds no PEM key", c.KeyFile)
+	}
+	//nolint:staticcheck // legacy PEM encryption is what such keys use; there is no other stdlib way to read them
+	if x509.IsEncryptedPEMBlock(block) {
+		if c.KeyPasswd == "" {
+			return tls.Certificate{}, fmt.Errorf("forward_tls_key_file: %s is encrypted; set forward_tls_key_passwd or forward_tls_key_passwd_file", c.KeyFile)
+		}
+		der, err := x509.DecryptPEMBlock(block, []byte(c.KeyPasswd)) //nolint:staticcheck // as above
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("forward_tls_key_file: cannot decrypt %s with forward_tls_key_passwd: %w", c.KeyFile, err)
+		}
+		keyPEM = pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: der})
+	} else if block.Type == "ENCRYPTED PRIVATE KEY" {
+		return tls.Certificate{}, fmt.Errorf("forward_tls_key_file: %s is an encrypted PKCS#8 key, which Go cannot read; convert it (openssl rsa or openssl ec, with -aes256 for legacy encryption, or without a passphrase)", c.KeyFile)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("forward_tls_crt_file/forward_tls_key_file: %w", err)
+	}
+	return cert, nil
+}
+
 // fconn is one connection to the Forward server.
 type fconn struct {
 	c    net.Conn
 	br   *bufio.Reader
+	resp boundedReader // what dec may read of one server response
 	dec  *msgpack.Decoder
 	head []byte
+}
+
+// maxResponse bounds one server response (HELO, PONG or ack), so that a
+// broken or hostile server can neither make the decoder allocate without
+// limit nor nest values deep enough to exhaust the stack.
+const maxResponse = 4 << 10
+
+var errResponseTooBig = fmt.Errorf("server response larger than %d bytes", maxResponse)
+
+// boundedReader lets the decoder read at most left more bytes. It is an
+// io.ByteScanner, so the decoder reads it without a buffer of its own.
+type boundedReader struct {
+	r    *bufio.Reader
+	left int
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errResponseTooBig
+	}
+	if len(p) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= n
+	return n, err
+}
+
+func (b *boundedReader) ReadByte() (byte, error) {
+	if b.left <= 0 {
+		return 0, errResponseTooBig
+	}
+	c, err := b.r.ReadByte()
+	if err == nil {
+		b.left--
+	}
+	return c, err
+}
+
+func (b *boundedReader) UnreadByte() error {
+	err := b.r.UnreadByte()
+	if err == nil {
+		b.left++
+	}
+	return err
 }
 
 func (c *fconn) close() { _ = c.c.Close() }
@@ -164,7 +247,8 @@ func (f *Forward) dial() (*fconn, error) {
 		conn = tc
 	}
 	c := &fconn{c: conn, br: bufio.NewReader(conn)}
-	c.dec = msgpack.NewDecoder(c.br)
+	c.resp = boundedReader{r: c.br}
+	c.dec = msgpack.NewDecoder(&c.resp)
 	if f.cfg.SharedKey != "" || f.cfg.Username != "" {
 		_ = conn.SetDeadline(time.Now().Add(f.cfg.ConnectTimeout))
 		if err := f.handshake(c); err != nil {
@@ -217,6 +301,7 @@ func (f *Forward) send(c *fconn, tag string, events []byte, count int) error {
 	if !f.cfg.RequireAck {
 		return c.c.SetDeadline(time.Time{})
 	}
+	c.resp.left = maxResponse
 	ack, err := readAck(c.dec)
 	if err != nil {
 		return fmt.Errorf("no ack from %s within %s: %w", f.where(), f.cfg.AckTimeout, err)
@@ -256,7 +341,7 @@ func readAck(dec *msgpack.Decoder) (string, error) {
 // PING with the shared key digest, and the server's PONG, whose digest
 // proves the server knows the key too.
 func (f *Forward) handshake(c *fconn) error {
-	helo, err := decodeArray(c.dec, "HELO")
+	helo, err := decodeArray(c, "HELO")
 	if err != nil {
 		return err
 	}
@@ -302,7 +387,7 @@ func (f *Forward) handshake(c *fconn) error {
 	if _, err := c.c.Write(ping.Bytes()); err != nil {
 		return err
 	}
-	pong, err := decodeArray(c.dec, "PONG")
+	pong, err := decodeArray(c, "PONG")
 	if err != nil {
 		return err
 	}
@@ -321,9 +406,11 @@ func (f *Forward) handshake(c *fconn) error {
 	return nil
 }
 
-// decodeArray reads an array whose first element is the string want.
-func decodeArray(dec *msgpack.Decoder, want string) ([]any, error) {
-	v, err := dec.DecodeInterface()
+// decodeArray reads a response: an array whose first element is the
+// string want.
+func decodeArray(c *fconn, want string) ([]any, error) {
+	c.resp.left = maxResponse
+	v, err := c.dec.DecodeInterface()
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", want, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"crypto/sha512"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -40,6 +41,10 @@ type Options struct {
 	Hostname         string // server host name in PONG
 	WrongDigest      bool   // answer PONG with a digest of another key
 	Decode           bool   // decode bodies into maps (tests); off for throughput runs
+	// OnRecord, when set, sees every record's raw body instead of Decode.
+	OnRecord func(body []byte)
+	// TLS, when set, serves TLS with this configuration.
+	TLS *tls.Config
 }
 
 // Server is a running Forward server.
@@ -67,6 +72,9 @@ func Start(opts Options) (*Server, error) {
 	ln, err := net.Listen(opts.Network, opts.Address)
 	if err != nil {
 		return nil, err
+	}
+	if opts.TLS != nil {
+		ln = tls.NewListener(ln, opts.TLS)
 	}
 	s := &Server{opts: opts, ln: ln, conns: map[net.Conn]bool{}}
 	s.wg.Add(1)
@@ -224,8 +232,12 @@ func (s *Server) store(tag string, events []byte) error {
 		e := Event{Tag: tag, Sec: ev.Sec, Nsec: ev.Nsec, V2: ev.V2}
 		if s.opts.Decode {
 			e.Raw = append([]byte(nil), ev.Raw...)
-			if err := msgpack.Unmarshal(ev.Body, &e.Body); err != nil && ev.Group == chunk.NotGroup {
-				return fmt.Errorf("event body: %w", err)
+			// in_forward takes a PackedForward payload as it is; bodies
+			// that are not maps are kept as Raw only.
+			if _, _, isMap := chunk.MapHeader(ev.Body); isMap {
+				if err := msgpack.Unmarshal(ev.Body, &e.Body); err != nil {
+					return fmt.Errorf("event body: %w", err)
+				}
 			}
 			if ev.Meta != nil {
 				_ = msgpack.Unmarshal(ev.Meta, &e.Meta)
@@ -233,6 +245,9 @@ func (s *Server) store(tag string, events []byte) error {
 		}
 		if ev.Group == chunk.NotGroup {
 			got = append(got, e)
+			if s.opts.OnRecord != nil {
+				s.opts.OnRecord(ev.Body)
+			}
 		}
 	}
 	if err := d.Err(); err != nil {

@@ -26,7 +26,7 @@
  *          [-f logfile | -r rawchunk]... [-n records_per_chunk] [-x repeat]
  *          [-w workers] [-k message_key] [-m key=value (metadata)]
  *          [-T tag] [-1 (v1 events)] [-R retry_limit] [-B backoff_ms]
- *          [-L log_level] [-q]
+ *          [-L log_level] [-q] [-S (print RSS every second)]
  *
  * The config file is Fluent Bit's classic format; each [OUTPUT] section
  * whose Name is the plugin's (-N, default sshenrich) is an instance.
@@ -290,7 +290,7 @@ struct chunk {
 
 static struct chunk *chunks;
 static int nchunks, capchunks;
-static int next_chunk;
+static long next_chunk;
 static pthread_mutex_t queue_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void add_chunk(struct buf *b, int records)
@@ -340,13 +340,11 @@ static void load_log(const char *path)
     struct buf b = {0};
     int in_chunk = 0;
     long seq = 0;
-    for (int r = 0; r < repeat; r++) {
-        for (int i = 0; i < nlines; i++, seq++) {
-            put_event(&b, base_sec + (uint32_t) (seq / 1000), (uint32_t) ((seq % 1000) * 1000000 + 123), lines[i], lens[i]);
-            if (++in_chunk == records_per_chunk) {
-                add_chunk(&b, in_chunk);
-                in_chunk = 0;
-            }
+    for (int i = 0; i < nlines; i++, seq++) {
+        put_event(&b, base_sec + (uint32_t) (seq / 1000), (uint32_t) ((seq % 1000) * 1000000 + 123), lines[i], lens[i]);
+        if (++in_chunk == records_per_chunk) {
+            add_chunk(&b, in_chunk);
+            in_chunk = 0;
         }
     }
     if (in_chunk > 0) {
@@ -435,18 +433,41 @@ static int flush_one(struct chunk *c)
     }
 }
 
+/* Chunks are flushed repeat times over (-x), without copies. */
 static void *worker_main(void *arg)
 {
     (void) arg;
     for (;;) {
         pthread_mutex_lock(&queue_mu);
-        int i = next_chunk < nchunks ? next_chunk++ : -1;
+        long i = next_chunk < (long) nchunks * repeat ? next_chunk++ : -1;
         pthread_mutex_unlock(&queue_mu);
         if (i < 0) {
             return NULL;
         }
-        flush_one(&chunks[i]);
+        flush_one(&chunks[i % nchunks]);
     }
+}
+
+/* rss_main prints the resident set size every second (-S). */
+static volatile int rss_running = 1;
+
+static void *rss_main(void *arg)
+{
+    (void) arg;
+    while (rss_running) {
+        FILE *f = fopen("/proc/self/status", "r");
+        char line[256];
+        while (f && fgets(line, sizeof(line), f)) {
+            if (strncmp(line, "VmRSS:", 6) == 0) {
+                fprintf(stderr, "fbhost: rss_kb=%ld\n", atol(line + 6));
+            }
+        }
+        if (f) {
+            fclose(f);
+        }
+        sleep_ms(1000);
+    }
+    return NULL;
 }
 
 /* Configuration. */
@@ -614,7 +635,8 @@ int main(int argc, char **argv)
     int nlogs = 0, nraws = 0;
     struct flb_output_instance *cur = NULL;
     int opt;
-    while ((opt = getopt(argc, argv, "s:N:c:p:if:r:n:x:w:k:m:T:1R:B:L:q")) != -1) {
+    int sample_rss = 0;
+    while ((opt = getopt(argc, argv, "s:N:c:p:if:r:n:x:w:k:m:T:1R:B:L:qS")) != -1) {
         switch (opt) {
         case 's': so = optarg; break;
         case 'N': plugin_name = optarg; break;
@@ -660,6 +682,7 @@ int main(int argc, char **argv)
             break;
         }
         case 'q': quiet = 1; break;
+        case 'S': sample_rss = 1; break;
         default: die("see the usage at the top of fbhost.c");
         }
     }
@@ -724,8 +747,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < nraws; i++) {
         load_raw(raws[i]);
     }
-    stat_chunks = nchunks;
+    stat_chunks = (long) nchunks * repeat;
 
+    pthread_t rss_thread;
+    if (sample_rss) {
+        pthread_create(&rss_thread, NULL, rss_main, NULL);
+    }
     struct timeval t0, t1;
     gettimeofday(&t0, NULL);
     if (workers <= 0) {
@@ -741,6 +768,10 @@ int main(int argc, char **argv)
         }
     }
     gettimeofday(&t1, NULL);
+    if (sample_rss) {
+        rss_running = 0;
+        pthread_join(rss_thread, NULL);
+    }
     double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6;
 
     for (int i = 0; i < ninstances; i++) {

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/sshenrich/sshenrich/plugin/chunk"
+)
+
+// FuzzEnrichChunk runs the whole flush path (decode, enrich, encode) on
+// arbitrary bytes and mutated valid chunks. It must not panic (a panic
+// would be caught and turned into a pass-through, so the test watches
+// for it), and what it writes must decode.
+func FuzzEnrichChunk(f *testing.F) {
+	f.Add(mixedChunk(f, 5))
+	f.Add(event(f, map[string]any{"log": "> show ssh logging\nDate 2024/06/16 08:00:00 UTC\n2024/06/16 07:37:30 sshd[1] Accepted password for a from 10.0.0.1 port 1\n"}, nil))
+	f.Add(event(f, map[string]any{"MESSAGE": "Invalid user x from 192.0.2.1 port 22", "_PID": "9", "PRIORITY": 6}, map[string]any{"otlp": map[string]any{}}))
+	f.Add(event(f, []any{1, 2}, nil))
+	f.Add(event(f, map[string]any{"log": []byte{0xff, 0xfe}}, nil))
+	f.Add([]byte{0x92, 0x92})
+	w := testWorker(f, nil)
+	var caught any
+	recovered = func(r any) { caught = r }
+	defer func() { recovered = nil }()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		caught = nil
+		res := w.enrichChunk(data, quietLog)
+		if caught != nil {
+			t.Fatalf("panic in the flush path: %v", caught)
+		}
+		d := chunk.NewDecoder(w.out)
+		n := 0
+		for d.Next() {
+			n++
+		}
+		if d.Err() != nil {
+			t.Fatalf("output does not decode: %v", d.Err())
+		}
+		in := chunk.NewDecoder(data)
+		m := 0
+		for in.Next() {
+			m++
+		}
+		if n < m {
+			t.Fatalf("%d events in, %d out (%v)", m, n, res)
+		}
+		if (res.err != nil) != (in.Err() != nil) {
+			t.Fatalf("decode error %v, result error %v", in.Err(), res.err)
+		}
+		total := 0
+		for _, b := range w.batches {
+			total += b.count
+		}
+		if total != n {
+			t.Fatalf("batches hold %d events, output %d", total, n)
+		}
+	})
+}
