@@ -13,7 +13,7 @@ CC        ?= cc
 PLUGIN    := $(BUILD)/out_sshenrich.so
 HOST      := $(BUILD)/fbhost
 
-.PHONY: all build plugin host test bench lint run catalog compare clean
+.PHONY: all build plugin host test race fuzz soak bench lint run catalog compare clean
 
 all: build plugin host
 
@@ -32,9 +32,39 @@ $(HOST): test/host/fbhost.c
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -Wall -Wextra -o $@ $< -ldl -lpthread
 
+# The end-to-end package runs verbosely into build/test-e2e.log, so that
+# the no-loss tests' "noloss:" lines are printed; its failures are shown.
 test:
+	@mkdir -p $(BUILD)
 	$(GO) vet ./...
-	$(GO) test ./...
+	$(GO) test $$($(GO) list ./... | grep -v '/test$$')
+	@$(GO) test -v ./test/ > $(BUILD)/test-e2e.log 2>&1; rc=$$?; \
+		grep -E '^(noloss:|ok|FAIL|--- FAIL)' $(BUILD)/test-e2e.log; \
+		if [ $$rc -ne 0 ]; then grep -v -E '^(=== |--- PASS|    --- PASS)' $(BUILD)/test-e2e.log | tail -150; fi; \
+		exit $$rc
+	$(GO) test -race ./plugin/... ./rules/ ./parser/
+
+FUZZTIME ?= 15s
+FUZZ_TARGETS := ./parser/:FuzzParse ./rules/:FuzzMatch ./rules/:FuzzCompile ./plugin/chunk/:FuzzDecoder ./plugin/:FuzzEnrichChunk
+
+# Each fuzz target for a bounded time; the last line of each run gives
+# its executions. Crashers are written to the package's testdata/fuzz.
+fuzz:
+	@mkdir -p $(BUILD)
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg > $(BUILD)/fuzz-$$name.log 2>&1; rc=$$?; \
+		echo "$$name: $$(grep -o 'execs: [0-9]*' $(BUILD)/fuzz-$$name.log | tail -1) in $(FUZZTIME), exit $$rc"; \
+		if [ $$rc -ne 0 ]; then cat $(BUILD)/fuzz-$$name.log; exit 1; fi; \
+	done
+
+# 10 million records through the host program, with RSS and Go heap
+# sampled every second (not part of CI: it takes about a minute).
+# It uses the test-hooks build of the plugin, whose stats loop runs a GC
+# before each sample, so that the heap figure is the retained heap.
+soak: host
+	$(GO) build -tags sshenrich_testhooks -buildmode=c-shared -o $(BUILD)/out_sshenrich_testhooks.so ./plugin
+	$(GO) run ./test/soak -plugin $(BUILD)/out_sshenrich_testhooks.so -host $(HOST) -records 10000000
 
 # Core (parser+rules) and the naive regexp alternative, the matcher by
 # message shape, the record writer, the plugin's flush path, and the host
