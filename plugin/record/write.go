@@ -111,6 +111,7 @@ type writer struct {
 	maskedLine []byte
 	spans      []span
 	enc        Encoder
+	mp         *Msgpack                 // enc when it is msgpack: direct calls the compiler can inline
 	frags      [2][]*[8 * 32]*fragments // [json][entry+1][platform*32+format]
 	nfrags     int
 	logFrag    [2][25 * 9]*fragment // [json][(facility+1)*9+severity+1]
@@ -136,6 +137,7 @@ type writer struct {
 func (x *Enricher) Write(enc Encoder, ev *Event, taken Taken) int {
 	w := &x.w
 	w.enc, w.ev, w.flat = enc, ev, x.opts.Style == StyleFlat
+	w.mp, _ = enc.(*Msgpack)
 	w.prefix, w.nmarks, w.level, w.top = w.prefix[:0], 0, 0, 0
 	w.resolve()
 	f := w.fragmentsFor(ev.Match.Entry)
@@ -268,7 +270,7 @@ func (w *writer) logGroup() {
 // encodeFragment runs build against a fresh encoder of the same kind and
 // keeps what it wrote.
 func (w *writer) encodeFragment(sub Encoder, build func()) fragment {
-	enc, top, level := w.enc, w.top, w.level
+	enc, mp, top, level := w.enc, w.mp, w.top, w.level
 	switch s := sub.(type) {
 	case *JSON:
 		s.Reset()
@@ -276,6 +278,7 @@ func (w *writer) encodeFragment(sub Encoder, build func()) fragment {
 		s.Reset()
 	}
 	w.enc, w.top, w.level = sub, 0, 0
+	w.mp, _ = sub.(*Msgpack)
 	build()
 	f := fragment{members: w.top}
 	switch s := sub.(type) {
@@ -284,7 +287,7 @@ func (w *writer) encodeFragment(sub Encoder, build func()) fragment {
 	case *Msgpack:
 		f.b = append([]byte(nil), s.Buf...)
 	}
-	w.enc, w.top, w.level = enc, top, level
+	w.enc, w.mp, w.top, w.level = enc, mp, top, level
 	return f
 }
 
@@ -486,7 +489,11 @@ func (w *writer) open(name string) {
 		return
 	}
 	w.key(name)
-	w.enc.BeginMap()
+	if w.mp != nil {
+		w.mp.BeginMap()
+	} else {
+		w.enc.BeginMap()
+	}
 	w.level++
 }
 
@@ -496,7 +503,11 @@ func (w *writer) close() {
 		w.prefix = w.prefix[:w.marks[w.nmarks]]
 		return
 	}
-	w.enc.EndMap()
+	if w.mp != nil {
+		w.mp.EndMap()
+	} else {
+		w.enc.EndMap()
+	}
 	w.level--
 }
 
@@ -512,11 +523,24 @@ func (w *writer) key(name string) {
 		w.prefix = w.prefix[:n]
 		return
 	}
+	if w.mp != nil {
+		w.mp.Key(name)
+		return
+	}
 	w.enc.Key(name)
 }
 
 func (w *writer) str(name, v string) {
 	w.key(name)
+	w.string(v)
+}
+
+// string writes a string value the program controls.
+func (w *writer) string(v string) {
+	if w.mp != nil {
+		w.mp.String(v)
+		return
+	}
 	w.enc.String(v)
 }
 
@@ -532,12 +556,16 @@ func (w *writer) value(v []byte) {
 	if w.ev.invalidUTF8 {
 		w.enc.Bytes(v)
 	} else {
-		w.enc.String(view(v))
+		w.string(view(v))
 	}
 }
 
 func (w *writer) int(name string, v int) {
 	w.key(name)
+	if w.mp != nil {
+		w.mp.Int(int64(v))
+		return
+	}
 	w.enc.Int(int64(v))
 }
 
@@ -591,7 +619,7 @@ func (w *writer) list(name string, v []byte) {
 
 func (w *writer) ip(name string, h hostValue) {
 	w.key(name)
-	w.enc.String(view(w.appendIP(w.scratch[:0], h)))
+	w.string(view(w.appendIP(w.scratch[:0], h)))
 }
 
 // appendIP writes an address in its canonical form: an IPv4 address as
@@ -614,16 +642,16 @@ func (w *writer) ips(name string, a, b hostValue) {
 			w.scratch = append(w.scratch, ',')
 			w.scratch = w.appendIP(w.scratch, b)
 		}
-		w.enc.String(view(w.scratch))
+		w.string(view(w.scratch))
 		return
 	}
 	w.enc.BeginArray()
 	w.scratch = w.appendIP(w.scratch, a)
-	w.enc.String(view(w.scratch))
+	w.string(view(w.scratch))
 	if b.ip.IsValid() {
 		n := len(w.scratch)
 		w.scratch = w.appendIP(w.scratch, b)
-		w.enc.String(view(w.scratch[n:]))
+		w.string(view(w.scratch[n:]))
 	}
 	w.enc.EndArray()
 }
@@ -966,7 +994,7 @@ func (w *writer) namespace(taken Taken, f *fragments) {
 				}
 			}
 			if w.flat {
-				w.enc.String(view(w.scratch))
+				w.string(view(w.scratch))
 			} else {
 				w.enc.EndArray()
 			}
