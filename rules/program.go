@@ -328,7 +328,9 @@ func (m *vm) run(p *program, nslots int, input []byte) (int, bool) {
 	for i := range 2 * nslots {
 		m.caps[i] = -1
 	}
-	if score, ok, done := m.exec(p, input); done {
+	score, ok, done := m.exec(p, input)
+	m.work += m.steps
+	if done {
 		return score, ok
 	}
 	for i := range 2 * nslots {
@@ -362,16 +364,15 @@ func (m *vm) quick(p *program, input []byte) (score int, ok, final bool) {
 		ins := &insts[pc]
 		switch ins.op {
 		case opLit:
-			lit := ins.lit
-			if n-pos < len(lit) || string(input[pos:pos+len(lit)]) != lit {
+			if !litAt(input, pos, ins.lit) {
 				return 0, false, !guessed
 			}
-			pos += len(lit)
-			sc += len(lit)
+			pos += len(ins.lit)
+			sc += len(ins.lit)
 			pc++
 		case opCap:
-			e := pos + ins.typ.minLen()
-			if e > n || !admitsAll(ins.typ, input[pos:e]) {
+			e, ok := capStart(ins.typ, input, pos)
+			if !ok {
 				return 0, false, !guessed
 			}
 			if ins.litFound {
@@ -470,7 +471,6 @@ func (m *vm) exec(p *program, input []byte) (score int, ok, done bool) {
 	m.steps = 0
 	limit := fastStepLimit(n)
 	pc, pos, sc := int32(0), 0, int32(0)
-	defer func() { m.work += m.steps }()
 	for {
 		if m.steps++; m.steps > limit {
 			return 0, false, false
@@ -479,17 +479,14 @@ func (m *vm) exec(p *program, input []byte) (score int, ok, done bool) {
 		failed := false
 		switch ins.op {
 		case opLit:
-			lit := ins.lit
-			if n-pos >= len(lit) && string(input[pos:pos+len(lit)]) == lit {
-				pos += len(lit)
-				sc += int32(len(lit))
+			if failed = !litAt(input, pos, ins.lit); !failed {
+				pos += len(ins.lit)
+				sc += int32(len(ins.lit))
 				pc++
-			} else {
-				failed = true
 			}
 		case opCap:
-			e := pos + ins.typ.minLen()
-			if e > n || !admitsAll(ins.typ, input[pos:e]) {
+			e, ok := capStart(ins.typ, input, pos)
+			if !ok {
 				failed = true
 				break
 			}
@@ -595,17 +592,14 @@ func (m *vm) execMemo(p *program, input []byte) (int, bool) {
 			ins := &insts[pc]
 			switch ins.op {
 			case opLit:
-				lit := ins.lit
-				if n-pos >= len(lit) && string(input[pos:pos+len(lit)]) == lit {
-					pos += len(lit)
-					sc += int32(len(lit))
+				if failed = !litAt(input, pos, ins.lit); !failed {
+					pos += len(ins.lit)
+					sc += int32(len(ins.lit))
 					pc++
-				} else {
-					failed = true
 				}
 			case opCap:
-				e := pos + ins.typ.minLen()
-				if e > n || !admitsAll(ins.typ, input[pos:e]) {
+				e, ok := capStart(ins.typ, input, pos)
+				if !ok {
 					failed = true
 					break
 				}
@@ -669,6 +663,18 @@ func (m *vm) execMemo(p *program, input []byte) (int, bool) {
 			return 0, false
 		}
 	}
+}
+
+// litAt reports whether lit stands in input at pos.
+func litAt(input []byte, pos int, lit string) bool {
+	return len(input)-pos >= len(lit) && string(input[pos:pos+len(lit)]) == lit
+}
+
+// capStart returns the earliest end of a capture of type t that starts
+// at pos, and false when not even its shortest span fits there.
+func capStart(t Type, input []byte, pos int) (int, bool) {
+	e := pos + t.minLen()
+	return e, e <= len(input) && admitsAll(t, input[pos:e])
 }
 
 func admitsAll(t Type, b []byte) bool {

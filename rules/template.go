@@ -220,14 +220,7 @@ func normalize(seq []node) []node {
 		n.alts[0] = mergeLits(n.alts[0])
 		n.moved = true
 	}
-	out := seq[:0]
-	for _, n := range seq {
-		if n.kind == nodeLit && n.lit == "" {
-			continue
-		}
-		out = append(out, n)
-	}
-	return out
+	return normalizeEmpty(seq)
 }
 
 // optionalWord reports whether n is an optional part that starts with a blank.
