@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // Severity is how urgent an event is, on the syslog scale.
@@ -42,8 +43,22 @@ type Text struct {
 // Platforms a remediation may be written for.
 var platforms = []string{"ax", "linux", "tectia", "vpn-gateway"}
 
-// Families of entries (DESIGN.md §5).
-var families = []string{"openssh", "ax-sshd", "tectia", "openvpn", "ssh-client", "firewall", "pam", "syslog", "custom"}
+// Limits of the one-line texts that short records carry.
+const (
+	MaxSummaryLen = 90  // characters of summary.en and summary.ja
+	MaxActionLen  = 160 // characters of action.en and action.ja
+)
+
+// Levels is a set of program log levels that an entry is restricted to.
+type Levels uint8
+
+// Log levels that OpenSSH writes before a message ("error: ", "fatal: ").
+const (
+	LevelError Levels = 1 << iota
+	LevelFatal
+)
+
+var levelNames = map[string]Levels{"error": LevelError, "fatal": LevelFatal}
 
 // Entry is one known message: what it means and what to do about it.
 type Entry struct {
@@ -65,6 +80,13 @@ type Entry struct {
 
 	Description Text
 	Remediation Text
+	// Summary says in one line what happened, and ActionText in one line
+	// what to do; short records carry them instead of the long texts.
+	Summary    Text
+	ActionText Text
+	// Levels, when not zero, restricts the entry to lines logged at one
+	// of these levels: the generic entries for internal errors.
+	Levels Levels
 	// PlatformRemediation replaces Remediation for events seen on a
 	// platform where the fix differs (key: ax, linux, tectia, vpn-gateway).
 	PlatformRemediation map[string]Text
@@ -77,6 +99,8 @@ type Entry struct {
 	// Derived for writers.
 	TechniqueIDs    []string // T1110
 	SubtechniqueIDs []string // T1110.001
+
+	family FamilySet // the bit of Family
 }
 
 // Remedy returns the remediation for a platform, in both languages.
@@ -114,6 +138,10 @@ type Catalog struct {
 	byCode   map[string]*Entry
 	vocab    *vocab
 	index    index
+	families []*Family
+	programs programIndex
+	overlap  [maxFamilies]FamilySet // families that share a program with family i
+	openssh  FamilySet              // families whose messages OpenSSH's log functions write
 }
 
 // Entries returns the entries in catalog order.
@@ -226,10 +254,12 @@ func Compile(sources ...Source) (*Catalog, error) {
 			errs = append(errs, c.declareCapture(s)...)
 		case "group":
 			errs = append(errs, c.declareGroup(s)...)
+		case "family":
+			errs = append(errs, c.declareFamily(s)...)
 		case "code":
 			entryStanzas = append(entryStanzas, s)
 		default:
-			errs = append(errs, errAt(s.file, s.line, "a stanza must start with \"code:\", \"capture:\" or \"group:\", not %q", s.fields[0].key))
+			errs = append(errs, errAt(s.file, s.line, "a stanza must start with \"code:\", \"capture:\", \"group:\" or \"family:\", not %q", s.fields[0].key))
 		}
 	}
 	if len(entryStanzas) > MaxEntries {
@@ -266,6 +296,12 @@ func Compile(sources ...Source) (*Catalog, error) {
 			continue
 		}
 		e := d.e
+		f, err := c.family(e.Family)
+		if err != nil {
+			errs = append(errs, errAt(d.familyFile, d.familyLine, "family: %v", err))
+			continue
+		}
+		e.family = f.bit
 		if errs2 := d.finish(c.vocab); len(errs2) > 0 {
 			errs = append(errs, errs2...)
 			continue
@@ -277,6 +313,7 @@ func Compile(sources ...Source) (*Catalog, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	c.buildPrograms()
 	c.internPrefixes()
 	c.index = buildIndex(c.entries)
 	c.numberNeedles()
@@ -397,6 +434,9 @@ type draft struct {
 	disabled  bool
 	hasDesc   bool
 	hasSev    bool
+
+	familyFile string // where "family:" was given, for its error
+	familyLine int
 }
 
 func (d *draft) apply(s *stanza, v *vocab) []error {
@@ -424,10 +464,7 @@ func (d *draft) apply(s *stanza, v *vocab) []error {
 			}
 			e.Name = val
 		case key == "family":
-			if !slices.Contains(families, val) {
-				bad(f, "%q is not one of: %s", val, strings.Join(families, ", "))
-			}
-			e.Family = val
+			e.Family, d.familyFile, d.familyLine = val, s.file, f.line
 		case key == "category":
 			if !slugRE.MatchString(val) {
 				bad(f, "%q must be lower-case words joined by '-'", val)
@@ -507,6 +544,28 @@ func (d *draft) apply(s *stanza, v *vocab) []error {
 			e.Remediation.En = val
 		case key == "remediation.ja":
 			e.Remediation.Ja = val
+		case key == "summary.en", key == "summary.ja", key == "action.en", key == "action.ja":
+			limit, target := MaxSummaryLen, &e.Summary
+			if strings.HasPrefix(key, "action.") {
+				limit, target = MaxActionLen, &e.ActionText
+			}
+			if n := utf8.RuneCountInString(val); n > limit || strings.ContainsRune(val, '\n') {
+				bad(f, "must be one line of at most %d characters, not %d", limit, n)
+			}
+			if strings.HasSuffix(key, ".en") {
+				target.En = val
+			} else {
+				target.Ja = val
+			}
+		case key == "level":
+			e.Levels = 0
+			for _, l := range splitList(val) {
+				b, ok := levelNames[l]
+				if !ok {
+					bad(f, "%q is not a level the entry can be restricted to; use error, fatal or both", l)
+				}
+				e.Levels |= b
+			}
 		case strings.HasPrefix(key, "remediation."):
 			rest := strings.TrimPrefix(key, "remediation.")
 			dot := strings.LastIndexByte(rest, '.')
@@ -527,7 +586,7 @@ func (d *draft) apply(s *stanza, v *vocab) []error {
 		case key == "code":
 			bad(f, "code may appear only once, at the start of a stanza")
 		default:
-			bad(f, "unknown key; expected one of: name, family, category, event.kind, event.category, event.type, event.action, event.outcome, severity, attack, tags, source, template, fields, description.en, description.ja, remediation.en, remediation.ja, remediation.<platform>.<en|ja>, enabled")
+			bad(f, "unknown key; expected one of: name, family, category, event.kind, event.category, event.type, event.action, event.outcome, severity, level, attack, tags, source, template, fields, description.en, description.ja, remediation.en, remediation.ja, remediation.<platform>.<en|ja>, summary.en, summary.ja, action.en, action.ja, enabled")
 		}
 	}
 	return errs

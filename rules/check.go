@@ -8,15 +8,16 @@ import (
 // Sample values used to instantiate templates, by capture type. They are
 // chosen to look like nothing else in a template.
 var sampleValues = [numTypes]string{
-	TypeWord: "w0rd",
-	TypeUser: "alice",
-	TypeHost: "192.0.2.7",
-	TypeIP:   "192.0.2.8",
-	TypePort: "2201",
-	TypeInt:  "17",
-	TypeHex:  "0A1B2C3D",
-	TypeList: "aes128-ctr,aes256-gcm",
-	TypeRest: "sample text",
+	TypeWord:  "w0rd",
+	TypeUser:  "alice",
+	TypeHost:  "192.0.2.7",
+	TypeIP:    "192.0.2.8",
+	TypePort:  "2201",
+	TypeInt:   "17",
+	TypeHex:   "0A1B2C3D",
+	TypeList:  "aes128-ctr,aes256-gcm",
+	TypeRest:  "sample text",
+	TypeIdent: "sample_func",
 }
 
 // Instances returns sample lines that the template matches: every
@@ -94,7 +95,7 @@ func (c *Catalog) checkAmbiguity() ErrorList {
 					continue
 				}
 				for _, o := range m.candidates(line) {
-					if o.Entry == e || o.Elided {
+					if o.Entry == e || o.Elided || !c.sharePrograms(e.family, o.Entry.family) {
 						continue
 					}
 					s, ok := m.score(o, line)

@@ -39,7 +39,7 @@ func coverageCatalog(t *testing.T) (*Catalog, bool) {
 		}
 		return c, false
 	}
-	want := append(strings.Split(only, ","), "vocabulary.rules")
+	want := append(strings.Split(only, ","), "vocabulary.rules", "families.rules")
 	var srcs []Source
 	for _, s := range BuiltinSources() {
 		if slices.Contains(want, filepath.Base(s.Name)) {
@@ -94,6 +94,17 @@ func readTSV(t *testing.T, pattern string) []tsvRow {
 	return rows
 }
 
+// inputOf is what the matcher knows of a table's messages: the program
+// named by the file's "# program: NAME" line, which decides the families
+// in scope.
+func inputOf(c *Catalog, row tsvRow) Input {
+	in := AnyInput
+	if p := row.meta["program"]; p != "" {
+		in.Families = c.FamiliesOf([]byte(p))
+	}
+	return in
+}
+
 // captured renders a result's captures as name=value pairs.
 func captured(msg string, r *Result) []string {
 	var out []string
@@ -132,7 +143,7 @@ func TestExamples(t *testing.T) {
 		}
 		seen[code] = true
 		var r Result
-		m.Match([]byte(msg), &r)
+		m.MatchIn([]byte(msg), inputOf(c, row), &r)
 		if r.Code() != code {
 			t.Errorf("%s: %q classified as %s, want %s", where, msg, r.Code(), code)
 			continue
@@ -345,7 +356,7 @@ func TestSeedTables(t *testing.T) {
 			}
 			for _, x := range exps {
 				var r Result
-				m.Match([]byte(x.line), &r)
+				m.MatchIn([]byte(x.line), inputOf(c, row), &r)
 				if r.Code() != code {
 					t.Errorf("%s: %q classified as %s, want %s", where, x.line, r.Code(), code)
 					continue
@@ -363,7 +374,7 @@ func TestSeedTables(t *testing.T) {
 		case "lines":
 			line := seedPlaceholders.Replace(text)
 			var r Result
-			m.Match([]byte(line), &r)
+			m.MatchIn([]byte(line), inputOf(c, row), &r)
 			if r.Code() != code {
 				t.Errorf("%s: %q classified as %s, want %s", where, line, r.Code(), code)
 				continue

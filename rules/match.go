@@ -30,6 +30,7 @@ type bucket []slotEntry
 
 type slotEntry struct {
 	maxRank int
+	fam     FamilySet
 	prefix  string
 	t       *Template
 }
@@ -38,7 +39,7 @@ func newBucket(ts []*Template) bucket {
 	sortBucket(ts)
 	b := make(bucket, len(ts))
 	for i, t := range ts {
-		b[i] = slotEntry{t.maxRank, t.prefix, t}
+		b[i] = slotEntry{t.maxRank, t.Entry.family, t.prefix, t}
 	}
 	return b
 }
@@ -242,13 +243,29 @@ type Capture struct {
 	Start, End int    // offsets into the message given to Match
 }
 
+// Span is a byte range of the message given to Match; empty when
+// Start == End.
+type Span struct{ Start, End int }
+
+// Empty reports whether the span holds nothing.
+func (s Span) Empty() bool { return s.End <= s.Start }
+
 // Result is the outcome of matching one message.
 type Result struct {
 	Entry    *Entry    // nil when nothing matched
 	Template *Template // the wording that matched
 	Preauth  bool      // the message ended in " [preauth]"
+	Postauth bool      // the message ended in " [postauth]"
 	TooLong  bool      // the message exceeded MaxMatchLen and was not matched
 	Length   int       // the part of the message that was matched
+
+	// Level is the level OpenSSH wrote before the message ("error: ",
+	// "fatal: "), or else the one the line's syslog severity implies.
+	Level Levels
+	// Function is the "function: " prefix of OpenSSH's *_f log calls,
+	// and ErrorText the ": <ssh error>" suffix of its *_r calls, when the
+	// message matched only without them.
+	Function, ErrorText Span
 
 	caps  [MaxCaptures]Capture
 	ncaps int
@@ -273,6 +290,10 @@ func (r *Result) Code() string {
 type Matcher struct {
 	cat *Catalog
 	vm  vm
+	// The current attempt: the families in scope, and the offset of the
+	// text being matched within the message given to Match.
+	fams FamilySet
+	base int
 	// needle[i] caches whether the current message holds the catalog's
 	// needle i: valid when needleGen[i] == gen.
 	needleGen []uint32
@@ -290,49 +311,195 @@ func (c *Catalog) NewMatcher() *Matcher {
 	}
 }
 
-const preauthSuffix = " [preauth]"
+const (
+	preauthSuffix  = " [preauth]"
+	postauthSuffix = " [postauth]"
+)
 
-// Match classifies msg and reports whether an entry matched. Trailing
-// blanks are ignored, and a trailing " [preauth]" is reported in
-// r.Preauth rather than matched. Capture offsets index msg.
-func (m *Matcher) Match(msg []byte, r *Result) bool {
-	r.Entry, r.Template, r.Preauth, r.TooLong, r.ncaps, r.rank = nil, nil, false, false, 0, 0
+// Input says what the matcher knows of a message besides its text.
+type Input struct {
+	// Families in scope: those of the program that wrote the line
+	// (Catalog.FamiliesOf). AllFamilies when the program is unknown.
+	Families FamilySet
+	// Severity is the line's syslog severity (0-7), or -1.
+	Severity int8
+}
+
+// AnyInput is the Input of a bare message.
+var AnyInput = Input{Families: AllFamilies, Severity: -1}
+
+// Match classifies a bare message against every family.
+func (m *Matcher) Match(msg []byte, r *Result) bool { return m.MatchIn(msg, AnyInput, r) }
+
+// MatchIn classifies msg and reports whether an entry matched. Trailing
+// blanks are ignored; a trailing " [preauth]" or " [postauth]" and a
+// leading "error: " or "fatal: " are reported in r rather than matched.
+// For OpenSSH's families, a message that matches better without its
+// "function: " prefix or ": <ssh error>" suffix is matched that way.
+// Capture offsets index msg.
+func (m *Matcher) MatchIn(msg []byte, in Input, r *Result) bool {
+	r.Entry, r.Template, r.Preauth, r.Postauth, r.TooLong, r.ncaps, r.rank = nil, nil, false, false, false, 0, 0
+	r.Level, r.Function, r.ErrorText = 0, Span{}, Span{}
 	for len(msg) > 0 && isTrailingBlank(msg[len(msg)-1]) {
 		msg = msg[:len(msg)-1]
 	}
-	if bytes.HasSuffix(msg, []byte(preauthSuffix)) {
+	switch {
+	case bytes.HasSuffix(msg, []byte(preauthSuffix)):
 		r.Preauth = true
 		msg = bytes.TrimRight(msg[:len(msg)-len(preauthSuffix)], " ")
+	case bytes.HasSuffix(msg, []byte(postauthSuffix)):
+		r.Postauth = true
+		msg = bytes.TrimRight(msg[:len(msg)-len(postauthSuffix)], " ")
 	}
 	r.Length = len(msg)
-	if m.gen++; m.gen == 0 {
-		clear(m.needleGen)
-		m.gen = 1
-	}
 	if len(msg) > MaxMatchLen {
 		r.TooLong = true
 		return false
 	}
-	ix := &m.cat.index
-	if len(msg) >= 4 {
-		if b := ix.prefix.get(keyOf(msg[:4])); b != nil {
-			m.try(b, msg, r)
+	body, off := msg, 0
+	switch {
+	case bytes.HasPrefix(msg, []byte("error: ")):
+		r.Level, body, off = LevelError, msg[7:], 7
+	case bytes.HasPrefix(msg, []byte("fatal: ")):
+		r.Level, body, off = LevelFatal, msg[7:], 7
+	case in.Severity == 3:
+		r.Level = LevelError
+	case in.Severity >= 0 && in.Severity <= 2:
+		r.Level = LevelFatal
+	}
+	m.fams = in.Families
+	if off > 0 {
+		// Templates copied from a manual may keep the level.
+		m.attempt(msg, 0, r)
+	}
+	m.attempt(body, off, r)
+	// A message that matched an entry of its own wording is done; one
+	// that matched nothing, or only a generic entry for internal errors,
+	// may match better without the parts OpenSSH's log functions add.
+	if in.Families&m.cat.openssh == 0 || r.Entry != nil && r.Entry.Levels == 0 {
+		return r.Entry != nil
+	}
+	fn := functionPrefix(body)
+	if fn > 0 && m.attempt(body[fn:], off+fn, r) {
+		r.Function = Span{off, off + fn - 2}
+	}
+	if e := sshErrorSuffix(body); e > 0 {
+		stem := body[:len(body)-e]
+		if m.attempt(stem, off, r) {
+			r.Function, r.ErrorText = Span{}, Span{off + len(stem) + 2, off + len(body)}
 		}
-		if b := ix.suffix.get(keyOf(msg[len(msg)-4:])); b != nil {
-			m.try(b, msg, r)
+		if fn > 0 && fn < len(stem) && m.attempt(stem[fn:], off+fn, r) {
+			r.Function, r.ErrorText = Span{off, off + fn - 2}, Span{off + len(stem) + 2, off + len(body)}
+		}
+	}
+	return r.Entry != nil
+}
+
+// attempt matches text, which starts at offset base of the message, and
+// reports whether it gave a better match than r held.
+func (m *Matcher) attempt(text []byte, base int, r *Result) bool {
+	if m.gen++; m.gen == 0 {
+		clear(m.needleGen)
+		m.gen = 1
+	}
+	m.base = base
+	before := r.rank
+	ix := &m.cat.index
+	if len(text) >= 4 {
+		if b := ix.prefix.get(keyOf(text[:4])); b != nil {
+			m.try(b, text, r)
+		}
+		if b := ix.suffix.get(keyOf(text[len(text)-4:])); b != nil {
+			m.try(b, text, r)
 		}
 	}
 	for i := range ix.short {
 		k := &ix.short[i]
-		if len(msg) < len(k.text) {
+		if len(text) < len(k.text) {
 			continue
 		}
-		if k.fromEnd && string(msg[len(msg)-len(k.text):]) == k.text || !k.fromEnd && string(msg[:len(k.text)]) == k.text {
-			m.tryOne(k.t, msg, r)
+		if k.fromEnd && string(text[len(text)-len(k.text):]) == k.text || !k.fromEnd && string(text[:len(k.text)]) == k.text {
+			m.tryOne(k.t, text, r)
 		}
 	}
-	m.try(ix.floating, msg, r)
-	return r.Entry != nil
+	m.try(ix.floating, text, r)
+	return r.rank > before
+}
+
+// functionPrefix returns the length of a leading "name: " where name is
+// a C identifier, as OpenSSH's *_f log calls and older "%s: ", __func__
+// messages write, or 0.
+func functionPrefix(b []byte) int {
+	i := 0
+	for i < len(b) && i < 64 && isIdentByte(b[i]) {
+		i++
+	}
+	if i < 2 || i+2 >= len(b) || b[i] != ':' || b[i+1] != ' ' || b[0] >= '0' && b[0] <= '9' {
+		return 0
+	}
+	return i + 2
+}
+
+func isIdentByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
+
+// sshErrorSuffix returns the length of a trailing ": <ssh error>", where
+// the error is one of the texts of OpenSSH's ssh_err(), or 0. One text
+// holds ": " itself, so the last two separators are tried.
+func sshErrorSuffix(b []byte) int {
+	end := len(b)
+	for tries := 0; tries < 2; {
+		i := bytes.LastIndexByte(b[:end], ':')
+		if i < 1 {
+			return 0
+		}
+		end = i
+		if i+1 >= len(b) || b[i+1] != ' ' {
+			continue
+		}
+		if _, ok := sshErrorSet[string(b[i+2:])]; ok {
+			return len(b) - i
+		}
+		tries++
+	}
+	return 0
+}
+
+var sshErrorSet = func() map[string]struct{} {
+	m := map[string]struct{}{}
+	for _, e := range sshErrors {
+		m[e] = struct{}{}
+	}
+	return m
+}()
+
+// sshErrors are the texts of ssh_err() (openssh-portable ssherr.c) that
+// a *_r log call appends.
+var sshErrors = []string{
+	"unexpected internal error", "memory allocation failed", "incomplete message",
+	"invalid format", "bignum is negative", "string is too large", "bignum is too large",
+	"elliptic curve point is too large", "insufficient buffer space", "invalid argument",
+	"key bits do not match", "invalid elliptic curve", "key type does not match",
+	"unknown or unsupported key type", "elliptic curve does not match",
+	"plain key provided where certificate required", "key lacks certificate data",
+	"unknown/unsupported certificate type", "invalid certificate signing key",
+	"invalid elliptic curve value", "incorrect signature", "error in libcrypto",
+	"unexpected bytes remain after decoding", "invalid certificate",
+	"communication with agent failed", "agent refused operation", "DH GEX group out of range",
+	"disconnected", "message authentication code incorrect", "no matching cipher found",
+	"no matching MAC found", "no matching compression method found",
+	"no matching key exchange method found", "no matching host key type found",
+	"protocol version mismatch", "could not read protocol version", "could not load host key",
+	"rekeying not supported by peer", "passphrase is too short (minimum five characters)",
+	"file changed while reading", "key encrypted using unsupported cipher",
+	"incorrect passphrase supplied to decrypt private key", "bad permissions",
+	"certificate does not match key", "key not found", "agent not present",
+	"agent contains no identities", "internal error: buffer is read-only",
+	"KRL file has invalid magic number", "Key is revoked", "Connection closed",
+	"Connection timed out", "Connection corrupted", "Protocol error", "Invalid key length",
+	"number is too large", "signature algorithm not supported",
+	"requested feature not supported", "device not found", "unknown error",
 }
 
 // try runs the templates of one bucket, best-possible first. Templates
@@ -345,6 +512,9 @@ func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 		s := &b[i]
 		if s.maxRank <= r.rank {
 			return
+		}
+		if s.fam&m.fams == 0 {
+			continue
 		}
 		// Substrings share memory: equal pointers need equal lengths too.
 		if p := unsafe.StringData(s.prefix); p != lastPrefix || len(s.prefix) != lastLen {
@@ -359,7 +529,7 @@ func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 
 // tryOne runs one template and keeps its match if it ranks higher.
 func (m *Matcher) tryOne(t *Template, msg []byte, r *Result) {
-	if t.maxRank <= r.rank {
+	if t.maxRank <= r.rank || t.Entry.family&m.fams == 0 || t.Entry.Levels != 0 && t.Entry.Levels&r.Level == 0 {
 		return
 	}
 	if len(t.prefix) > len(msg) || string(msg[:len(t.prefix)]) != t.prefix {
@@ -382,7 +552,7 @@ func (m *Matcher) tryOne(t *Template, msg []byte, r *Result) {
 		if start < 0 || end < 0 {
 			continue
 		}
-		r.caps[r.ncaps] = Capture{Var: s.v, Group: s.group, Start: int(start), End: int(end)}
+		r.caps[r.ncaps] = Capture{Var: s.v, Group: s.group, Start: m.base + int(start), End: m.base + int(end)}
 		r.ncaps++
 	}
 }

@@ -19,15 +19,16 @@ func (t *Template) RegexpSource() string {
 }
 
 var typeRegexps = [numTypes]string{
-	TypeWord: `[^ \t]+?`,
-	TypeUser: `.*?`,
-	TypeHost: `[A-Za-z0-9.:%_-]+?`,
-	TypeIP:   `[0-9A-Fa-f.:%]+?`,
-	TypePort: `[0-9]+?`,
-	TypeInt:  `[0-9]+?`,
-	TypeHex:  `[0-9A-Fa-f]+?`,
-	TypeList: `[^ \t]+?`,
-	TypeRest: `.+?`,
+	TypeWord:  `[^ \t]+?`,
+	TypeUser:  `.*?`,
+	TypeHost:  `[A-Za-z0-9.:%_-]+?`,
+	TypeIP:    `[0-9A-Fa-f.:%]+?`,
+	TypePort:  `[0-9]+?`,
+	TypeInt:   `[0-9]+?`,
+	TypeHex:   `[0-9A-Fa-f]+?`,
+	TypeList:  `[^ \t]+?`,
+	TypeRest:  `.+?`,
+	TypeIdent: `[A-Za-z0-9_]+?`,
 }
 
 func writeRegexp(b *strings.Builder, seq []node) {

@@ -15,19 +15,20 @@ type Type uint8
 
 // Capture types, as listed in DESIGN.md §5 plus a few narrower ones.
 const (
-	TypeWord Type = iota // one or more non-blank bytes
-	TypeUser             // any bytes, possibly none: user names may hold blanks
-	TypeHost             // IPv4, IPv6 or host name characters
-	TypeIP               // address characters only (hex digits, '.', ':', '%')
-	TypePort             // decimal digits
-	TypeInt              // decimal digits
-	TypeHex              // hexadecimal digits
-	TypeList             // a comma-separated list without blanks
-	TypeRest             // any bytes, at least one
+	TypeWord  Type = iota // one or more non-blank bytes
+	TypeUser              // any bytes, possibly none: user names may hold blanks
+	TypeHost              // IPv4, IPv6 or host name characters
+	TypeIP                // address characters only (hex digits, '.', ':', '%')
+	TypePort              // decimal digits
+	TypeInt               // decimal digits
+	TypeHex               // hexadecimal digits
+	TypeList              // a comma-separated list without blanks
+	TypeRest              // any bytes, at least one
+	TypeIdent             // a C identifier: letters, digits and '_' (a function name)
 	numTypes
 )
 
-var typeNames = [numTypes]string{"word", "user", "host", "ip", "port", "int", "hex", "list", "rest"}
+var typeNames = [numTypes]string{"word", "user", "host", "ip", "port", "int", "hex", "list", "rest", "ident"}
 
 func (t Type) String() string { return typeNames[t] }
 
@@ -51,6 +52,9 @@ func (t Type) minLen() int {
 // admits reports whether byte c may appear inside a capture of type t.
 func (t Type) admits(c byte) bool { return classTable[t][c] }
 
+// Admits reports whether byte c may appear inside a capture of type t.
+func (t Type) Admits(c byte) bool { return classTable[t][c] }
+
 var classTable [numTypes][256]bool
 
 func init() {
@@ -69,6 +73,7 @@ func init() {
 		classTable[TypeHex][c] = hex
 		classTable[TypeList][c] = !blank
 		classTable[TypeRest][c] = true
+		classTable[TypeIdent][c] = alpha || digit || b == '_'
 	}
 }
 
@@ -78,24 +83,36 @@ type Dest uint8
 // Destinations. The first few have fixed ECS places; DestExtra goes under
 // the sshenrich namespace with the variable's Field name.
 const (
-	DestNone       Dest = iota // captured for matching only, not written
-	DestSourceHost             // source.ip or source.domain
-	DestSourcePort             // source.port
-	DestDestHost               // destination.ip or destination.domain
-	DestDestPort               // destination.port
-	DestUserName               // user.name
-	DestUserID                 // user.id
-	DestExtra                  // sshenrich.<Field>
+	DestNone          Dest = iota // captured for matching only, not written
+	DestSourceHost                // source.ip or source.domain
+	DestSourcePort                // source.port
+	DestDestHost                  // destination.ip or destination.domain
+	DestDestPort                  // destination.port
+	DestUserName                  // user.name
+	DestUserID                    // user.id
+	DestUserEffective             // user.effective.name: the identity an action ran as (sudo, su)
+	DestUserTarget                // user.target.name: the account an action was aimed at (useradd, passwd)
+	DestGroupName                 // group.name
+	DestGroupID                   // group.id
+	DestFunction                  // log.origin.function: the program function that logged
+	DestError                     // error.message: the reason a call failed
+	DestExtra                     // sshenrich.<Field>
 )
 
 var fixedDests = map[string]Dest{
-	"-":                DestNone,
-	"source.host":      DestSourceHost,
-	"source.port":      DestSourcePort,
-	"destination.host": DestDestHost,
-	"destination.port": DestDestPort,
-	"user.name":        DestUserName,
-	"user.id":          DestUserID,
+	"-":                   DestNone,
+	"source.host":         DestSourceHost,
+	"source.port":         DestSourcePort,
+	"destination.host":    DestDestHost,
+	"destination.port":    DestDestPort,
+	"user.name":           DestUserName,
+	"user.id":             DestUserID,
+	"user.effective.name": DestUserEffective,
+	"user.target.name":    DestUserTarget,
+	"group.name":          DestGroupName,
+	"group.id":            DestGroupID,
+	"log.origin.function": DestFunction,
+	"error.message":       DestError,
 }
 
 // Kind says how a value is written.
@@ -144,7 +161,7 @@ var personalNames = map[string]Personal{"no": PersonalNone, "user": PersonalUser
 // defaultPersonal derives a capture's personal class from its destination.
 func defaultPersonal(d Dest) Personal {
 	switch d {
-	case DestUserName:
+	case DestUserName, DestUserEffective, DestUserTarget:
 		return PersonalUser
 	case DestSourceHost, DestDestHost:
 		return PersonalAddress
@@ -249,7 +266,7 @@ func (v *vocab) names() []string {
 var reservedFields = map[string]bool{
 	"envelope": true, "platform": true, "timestamp": true, "family": true, "severity": true,
 	"remediation": true, "description_ja": true, "remediation_ja": true, "unclassified_reason": true,
-	"session_id": true, "preauth": true, "repeated": true, "host_elided": true, "invalid_utf8": true,
+	"session_id": true, "preauth": true, "postauth": true, "repeated": true, "host_elided": true, "invalid_utf8": true,
 	"level": true, "tunnel": true, "switch": true, "fw_prefix": true, "fw_in": true, "fw_out": true,
 	"moved": true, "vpn_routes": true, "dns_servers": true,
 	"event": true, "rule": true, "source": true, "destination": true, "user": true, "process": true,

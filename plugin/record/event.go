@@ -101,6 +101,11 @@ type Event struct {
 	Env    parser.Envelope
 	Match  rules.Result
 	Reason string // why the line is unclassified; "" when it matched
+	// Family is the family of the entry, or for an unclassified line the
+	// family of the program that wrote it ("" when unknown).
+	Family string
+	// Fallback holds the address, port and user of an unclassified line.
+	Fallback Fallback
 
 	invalidUTF8 bool
 }
@@ -114,10 +119,14 @@ func (ev *Event) Code() string { return ev.Match.Code() }
 // Enricher classifies lines and writes their fields.
 type Enricher struct {
 	opts    Options
+	cat     *rules.Catalog
 	parser  *parser.Parser
 	matcher *rules.Matcher
 	ev      Event
 	w       writer
+	// Families of lines whose envelope, not a program name, says what
+	// wrote them.
+	vpnFamilies, axFamilies rules.FamilySet
 }
 
 // New returns an Enricher over cat.
@@ -126,11 +135,15 @@ func New(cat *rules.Catalog, opts Options) *Enricher {
 		opts.Location = time.UTC
 	}
 	x := &Enricher{
-		opts:    opts,
-		parser:  parser.New(opts.Location, time.Now()),
-		matcher: cat.NewMatcher(),
+		opts:        opts,
+		cat:         cat,
+		parser:      parser.New(opts.Location, time.Now()),
+		matcher:     cat.NewMatcher(),
+		vpnFamilies: cat.FamiliesOf([]byte("openvpn")),
+		axFamilies:  cat.FamiliesOf([]byte("sshd")),
 	}
 	x.w.opts = &x.opts
+	x.w.datasets = datasetsOf(cat)
 	if x.opts.Mask.Enabled() {
 		x.w.mask = newMasker(&x.opts.Mask)
 	}
@@ -151,7 +164,8 @@ func (x *Enricher) Classify(line []byte) *Event {
 // fields of its own.
 func (x *Enricher) ClassifyFields(line []byte, f *Fields) *Event {
 	ev := &x.ev
-	ev.Line, ev.Reason = line, ""
+	ev.Line, ev.Reason, ev.Family = line, "", ""
+	ev.Fallback.reset()
 	ev.invalidUTF8 = !utf8.Valid(line)
 	x.parser.Parse(line, &ev.Env)
 	fill(&ev.Env, f)
@@ -159,9 +173,16 @@ func (x *Enricher) ClassifyFields(line []byte, f *Fields) *Event {
 	if isBlank(msg) {
 		ev.Match = rules.Result{}
 		ev.Reason = ReasonEmpty
+		ev.Family = x.programFamily(&ev.Env)
 		return ev
 	}
-	if !x.matcher.Match(msg, &ev.Match) {
+	if x.matcher.MatchIn(msg, x.input(&ev.Env), &ev.Match) {
+		ev.Family = ev.Match.Entry.Family
+	} else {
+		ev.Family = x.programFamily(&ev.Env)
+		if ev.Family != "" {
+			findFallback(msg, &ev.Fallback)
+		}
 		switch {
 		case ev.Match.TooLong:
 			ev.Reason = ReasonTooLong
@@ -181,8 +202,38 @@ func (x *Enricher) Unclassified(reason string, f *Fields) *Event {
 	ev.Line, ev.Reason, ev.invalidUTF8 = nil, reason, false
 	ev.Env = parser.Envelope{PID: -1, Facility: -1, Severity: -1}
 	ev.Match = rules.Result{}
+	ev.Fallback.reset()
 	fill(&ev.Env, f)
+	ev.Family = x.programFamily(&ev.Env)
 	return ev
+}
+
+// input tells the matcher which families may have written the line:
+// those of its program, or of the envelope when that says more.
+func (x *Enricher) input(env *parser.Envelope) rules.Input {
+	in := rules.Input{Families: x.cat.FamiliesOf(env.Program), Severity: env.Severity}
+	switch env.Format {
+	case parser.FormatVPNGateway, parser.FormatOpenVPN:
+		if len(env.Program) == 0 {
+			in.Families = x.vpnFamilies
+		}
+	case parser.FormatAX:
+		in.Families = x.axFamilies
+	}
+	return in
+}
+
+// programFamily names the family of an unclassified line's program.
+func (x *Enricher) programFamily(env *parser.Envelope) string {
+	switch env.Format {
+	case parser.FormatVPNGateway, parser.FormatOpenVPN:
+		if len(env.Program) == 0 {
+			return "openvpn"
+		}
+	case parser.FormatAX:
+		return "ax-sshd"
+	}
+	return x.cat.ProgramFamily(env.Program)
 }
 
 func fill(e *parser.Envelope, f *Fields) {

@@ -178,6 +178,7 @@ func (w *writer) maskResolved() {
 	k.buf = k.buf[:0]
 	r := &w.r
 	r.user = k.user(r.user)
+	r.userEffective, r.userTarget = k.user(r.userEffective), k.user(r.userTarget)
 	r.src, r.dst = k.host(r.src), k.host(r.dst)
 }
 
@@ -221,6 +222,15 @@ func (x *Enricher) MaskedLine(ev *Event) []byte {
 	}
 	if k.m.User != MaskOff && len(env.VPNUser) > 0 {
 		spans = appendSpan(spans, ev.Line, env.VPNUser, k.user(env.VPNUser))
+	}
+	if fb := &ev.Fallback; ev.Match.Entry == nil && !fb.Host.Empty() {
+		msg := env.Message
+		if host := msg[fb.Host.Start:fb.Host.End]; k.m.IP != MaskOff {
+			spans = append(spans, span{base + fb.Host.Start, base + fb.Host.End, k.hostText(host, rules.TypeHost)})
+		}
+		if user := msg[fb.User.Start:fb.User.End]; k.m.User != MaskOff && len(user) > 0 {
+			spans = append(spans, span{base + fb.User.Start, base + fb.User.End, k.user(user)})
+		}
 	}
 	w.spans = spans
 	if len(spans) == 0 {

@@ -47,6 +47,15 @@ group: invalid user
 field: invalid_user
 kind: bool
 
+family: openssh
+programs: sshd
+
+family: openvpn
+programs: openvpn*
+
+family: firewall
+programs: kernel
+
 code: T-0001
 name: login-failed
 family: openssh

@@ -17,10 +17,12 @@ const (
 	groupSource
 	groupDestination
 	groupUser
+	groupGroup
 	groupProcess
 	groupHost
 	groupObserver
 	groupLog
+	groupError
 	groupNetwork
 	groupThreat
 	groupTags
@@ -28,7 +30,7 @@ const (
 	numGroups
 )
 
-var groupNames = [numGroups]string{"event", "rule", "source", "destination", "user", "process", "host", "observer", "log", "network", "threat", "tags", "related"}
+var groupNames = [numGroups]string{"event", "rule", "source", "destination", "user", "group", "process", "host", "observer", "log", "error", "network", "threat", "tags", "related"}
 
 // Namespace is the top-level key of sshenrich's own fields.
 const Namespace = "sshenrich"
@@ -99,6 +101,13 @@ type resolved struct {
 	src, dst         hostValue
 	srcPort, dstPort int
 	user, userID     []byte
+	userEffective    []byte // user.effective.name
+	userTarget       []byte // user.target.name
+	groupName        []byte
+	groupID          []byte
+	function         []byte // log.origin.function
+	errText          []byte // error.message
+	level            string // log.level: error or fatal
 	platform         string
 	platformID       uint32
 	transport        []byte
@@ -107,7 +116,8 @@ type resolved struct {
 
 type writer struct {
 	opts       *Options
-	mask       *masker // nil when nothing is masked
+	datasets   map[string]string // event.dataset by family
+	mask       *masker           // nil when nothing is masked
 	maskedLine []byte
 	spans      []span
 	enc        Encoder
@@ -147,7 +157,7 @@ func (x *Enricher) Write(enc Encoder, ev *Event, taken Taken) int {
 		case f != nil && f.cached[g] && (g != groupNetwork || len(w.r.transport) == 0):
 			// The entry's groups that never change are replayed.
 			w.replay(&f.parts[g])
-		case f != nil && g == groupLog:
+		case f != nil && g == groupLog && w.r.level == "" && w.r.function == nil:
 			w.logGroup()
 		default:
 			w.group(g)
@@ -322,6 +332,39 @@ func (w *writer) resolve() {
 			r.user = val
 		case rules.DestUserID:
 			r.userID = val
+		case rules.DestUserEffective:
+			r.userEffective = val
+		case rules.DestUserTarget:
+			r.userTarget = val
+		case rules.DestGroupName:
+			r.groupName = val
+		case rules.DestGroupID:
+			r.groupID = val
+		case rules.DestFunction:
+			r.function = val
+		case rules.DestError:
+			r.errText = val
+		}
+	}
+	m := &ev.Match
+	if !m.Function.Empty() {
+		r.function = env.Message[m.Function.Start:m.Function.End]
+	}
+	if !m.ErrorText.Empty() {
+		r.errText = env.Message[m.ErrorText.Start:m.ErrorText.End]
+	}
+	switch m.Level {
+	case rules.LevelError:
+		r.level = "error"
+	case rules.LevelFatal:
+		r.level = "fatal"
+	}
+	if fb := &ev.Fallback; m.Entry == nil && !fb.Host.Empty() {
+		msg := env.Message
+		r.src = classifyHost(msg[fb.Host.Start:fb.Host.End], rules.TypeHost)
+		r.srcPort = port(msg[fb.Port.Start:fb.Port.End])
+		if !fb.User.Empty() {
+			r.user = msg[fb.User.Start:fb.User.End]
 		}
 	}
 	if !r.src.present() && env.ClientAddr != nil {
@@ -676,7 +719,7 @@ func (w *writer) group(g int) {
 			w.str("action", e.Action)
 			w.str("outcome", e.Outcome)
 			w.int("severity", e.Severity.Number())
-			w.str("dataset", datasets[e.Family])
+			w.str("dataset", w.datasets[e.Family])
 		} else {
 			w.str("kind", "event")
 			w.str("code", rules.Unclassified)
@@ -721,7 +764,7 @@ func (w *writer) group(g int) {
 		}
 		w.close()
 	case groupUser:
-		if r.user == nil && r.userID == nil {
+		if r.user == nil && r.userID == nil && r.userEffective == nil && r.userTarget == nil {
 			return
 		}
 		w.open("user")
@@ -731,6 +774,35 @@ func (w *writer) group(g int) {
 		if r.userID != nil {
 			w.bytes("id", r.userID)
 		}
+		if r.userEffective != nil {
+			w.open("effective")
+			w.bytes("name", r.userEffective)
+			w.close()
+		}
+		if r.userTarget != nil {
+			w.open("target")
+			w.bytes("name", r.userTarget)
+			w.close()
+		}
+		w.close()
+	case groupGroup:
+		if r.groupName == nil && r.groupID == nil {
+			return
+		}
+		w.open("group")
+		if r.groupName != nil {
+			w.bytes("name", r.groupName)
+		}
+		if r.groupID != nil {
+			w.bytes("id", r.groupID)
+		}
+		w.close()
+	case groupError:
+		if r.errText == nil {
+			return
+		}
+		w.open("error")
+		w.bytes("message", r.errText)
 		w.close()
 	case groupProcess:
 		if env.Program == nil && env.PID < 0 {
@@ -760,10 +832,22 @@ func (w *writer) group(g int) {
 		w.str("type", t)
 		w.close()
 	case groupLog:
-		if env.Facility < 0 && env.Severity < 0 {
+		if env.Facility < 0 && env.Severity < 0 && r.level == "" && r.function == nil {
 			return
 		}
 		w.open("log")
+		if r.level != "" {
+			w.str("level", r.level)
+		}
+		if r.function != nil {
+			w.open("origin")
+			w.bytes("function", r.function)
+			w.close()
+		}
+		if env.Facility < 0 && env.Severity < 0 {
+			w.close()
+			return
+		}
 		w.open("syslog")
 		if env.Facility >= 0 {
 			w.open("facility")
@@ -881,14 +965,15 @@ func lower(b []byte) {
 	}
 }
 
-var datasets = map[string]string{}
-
 const datasetUnclassified = Namespace + ".unclassified"
 
-func init() {
-	for _, f := range []string{"openssh", "ax-sshd", "tectia", "openvpn", "ssh-client", "firewall", "pam", "syslog", "custom"} {
-		datasets[f] = Namespace + "." + f
+// datasetsOf names each family's event.dataset.
+func datasetsOf(cat *rules.Catalog) map[string]string {
+	m := map[string]string{}
+	for _, f := range cat.Families() {
+		m[f.Name] = Namespace + "." + f.Name
 	}
+	return m
 }
 
 var protocols = map[string]string{
@@ -913,6 +998,9 @@ func (w *writer) namespace(taken Taken, f *fragments) {
 	if e != nil {
 		w.captures()
 	} else {
+		if ev.Family != "" {
+			w.str("family", ev.Family)
+		}
 		w.str("unclassified_reason", ev.Reason)
 	}
 	if env.PID >= 0 && env.Program != nil {
@@ -931,6 +1019,9 @@ func (w *writer) namespace(taken Taken, f *fragments) {
 	}
 	if ev.Match.Preauth {
 		w.bool("preauth", true)
+	}
+	if ev.Match.Postauth {
+		w.bool("postauth", true)
 	}
 	if env.Repeated > 0 {
 		w.int("repeated", env.Repeated)
