@@ -98,6 +98,10 @@ func (c *Catalog) checkAmbiguity() ErrorList {
 					if o.Entry == e || o.Elided || !c.sharePrograms(e.family, o.Entry.family) {
 						continue
 					}
+					// Entries restricted to disjoint levels never see one line.
+					if e.Levels != 0 && o.Entry.Levels != 0 && e.Levels&o.Entry.Levels == 0 {
+						continue
+					}
 					s, ok := m.score(o, line)
 					if !ok || s < own || reported[[2]*Template{t, o}] {
 						continue

@@ -294,6 +294,8 @@ type Matcher struct {
 	// text being matched within the message given to Match.
 	fams FamilySet
 	base int
+	// withLevel is set while the text still starts with its level.
+	withLevel bool
 	// needle[i] caches whether the current message holds the catalog's
 	// needle i: valid when needleGen[i] == gen.
 	needleGen []uint32
@@ -369,8 +371,12 @@ func (m *Matcher) MatchIn(msg []byte, in Input, r *Result) bool {
 	}
 	m.fams = in.Families
 	if off > 0 {
-		// Templates copied from a manual may keep the level.
+		// Templates copied from a manual may keep the level. Entries
+		// restricted to a level match the text after it, so that
+		// "error: " is never taken for a function name.
+		m.withLevel = true
 		m.attempt(msg, 0, r)
+		m.withLevel = false
 	}
 	m.attempt(body, off, r)
 	// A message that matched an entry of its own wording is done; one
@@ -529,7 +535,7 @@ func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 
 // tryOne runs one template and keeps its match if it ranks higher.
 func (m *Matcher) tryOne(t *Template, msg []byte, r *Result) {
-	if t.maxRank <= r.rank || t.Entry.family&m.fams == 0 || t.Entry.Levels != 0 && t.Entry.Levels&r.Level == 0 {
+	if t.maxRank <= r.rank || t.Entry.family&m.fams == 0 || t.Entry.Levels != 0 && (m.withLevel || t.Entry.Levels&r.Level == 0) {
 		return
 	}
 	if len(t.prefix) > len(msg) || string(msg[:len(t.prefix)]) != t.prefix {
