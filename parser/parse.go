@@ -134,7 +134,7 @@ func (p *Parser) refine(e *Envelope) {
 	if n, inner, ok := repeated(m); ok {
 		e.Repeated, m = n, inner
 	}
-	if len(m) > 8 && bytes.HasPrefix(m, []byte("debug")) && m[5] >= '1' && m[5] <= '3' && m[6] == ':' && m[7] == ' ' {
+	if len(m) > 8 && m[0] == 'd' && bytes.HasPrefix(m, []byte("debug")) && m[5] >= '1' && m[5] <= '3' && m[6] == ':' && m[7] == ' ' {
 		e.Level = m[:6]
 		m = m[8:]
 		if e.Format == FormatBare {
@@ -161,6 +161,9 @@ func (p *Parser) refine(e *Envelope) {
 // inner message it returns, and syslogd's "last message repeated N
 // times", which it leaves as the message (it is an event of its own).
 func repeated(m []byte) (int, []byte, bool) {
+	if len(m) < 22 || m[0] != 'm' && m[0] != 'l' && m[0] != '-' {
+		return 0, nil, false
+	}
 	switch {
 	case bytes.HasPrefix(m, []byte("message repeated ")):
 		n, i := leadingInt(m[len("message repeated "):])

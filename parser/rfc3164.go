@@ -72,22 +72,37 @@ func (p *Parser) bsd(b []byte, e *Envelope) bool {
 func syslogBody(b []byte, e *Envelope) {
 	// An empty host leaves a second blank; macOS pads with two.
 	b = skipBlanks(b)
-	if takeTag(b, e) {
+	tok, after := cutBlank(b)
+	if setTag(tok, after, e) {
 		return
 	}
-	host, after := cutBlank(b)
-	if len(host) > 0 {
-		e.Host = host
+	if len(tok) > 0 {
+		e.Host = tok
 	}
-	if fac, sev, ok := facilityLevel(after); ok {
-		if _, rest := cutBlank(after); tagOK(rest) {
-			e.Facility, e.Severity = fac, sev
-			after = rest
+	tok2, after2 := cutBlank(after)
+	if setTag(tok2, after2, e) {
+		return
+	}
+	if bytes.IndexByte(tok2, '.') > 0 {
+		if fac, sev, ok := facilityLevel(tok2); ok {
+			if tok3, after3 := cutBlank(after2); setTag(tok3, after3, e) {
+				e.Facility, e.Severity = fac, sev
+				return
+			}
 		}
 	}
-	if !takeTag(after, e) {
-		e.Message = after
+	e.Message = after
+}
+
+// setTag reads tok as a syslog tag and msg as its message into e.
+func setTag(tok, msg []byte, e *Envelope) bool {
+	name, module, pid, ok := tagOf(tok)
+	if !ok {
+		return false
 	}
+	e.Program, e.Module, e.PID = name, module, pid
+	e.Message = solarisID(msg, e)
+	return true
 }
 
 // tagOK reports whether b starts with a syslog tag.
@@ -97,17 +112,10 @@ func tagOK(b []byte) bool {
 	return ok
 }
 
-// takeTag reads "tag: msg" at the start of b into e, with a Solaris
-// message id after it.
+// takeTag reads "tag: msg" at the start of b into e.
 func takeTag(b []byte, e *Envelope) bool {
 	tok, after := cutBlank(b)
-	name, module, pid, ok := tagOf(tok)
-	if !ok {
-		return false
-	}
-	e.Program, e.Module, e.PID = name, module, pid
-	e.Message = solarisID(after, e)
-	return true
+	return setTag(tok, after, e)
 }
 
 // solarisID reads Solaris's "[ID 800047 auth.info] " before a message.
