@@ -118,6 +118,8 @@ type Template struct {
 	Pos    string // file:line
 	Elided bool   // the variant without its host, for redacted lines
 
+	family     FamilySet // the entry's, copied for the matcher
+	levels     Levels    // the entry's
 	prog       program
 	slots      []slot
 	maxScore   int
@@ -305,6 +307,9 @@ func Compile(sources ...Source) (*Catalog, error) {
 		if errs2 := d.finish(c.vocab); len(errs2) > 0 {
 			errs = append(errs, errs2...)
 			continue
+		}
+		for _, t := range e.Templates {
+			t.family, t.levels = e.family, e.Levels
 		}
 		e.Index = len(c.entries)
 		c.entries = append(c.entries, e)

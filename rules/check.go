@@ -95,11 +95,7 @@ func (c *Catalog) checkAmbiguity() ErrorList {
 					continue
 				}
 				for _, o := range m.candidates(line) {
-					if o.Entry == e || o.Elided || !c.sharePrograms(e.family, o.Entry.family) {
-						continue
-					}
-					// Entries restricted to disjoint levels never see one line.
-					if e.Levels != 0 && o.Entry.Levels != 0 && e.Levels&o.Entry.Levels == 0 {
+					if o.Entry == e || o.Elided || !c.sharePrograms(e.family, o.Entry.family) || e.Levels&o.Entry.Levels == 0 && e.Levels != 0 && o.Entry.Levels != 0 {
 						continue
 					}
 					s, ok := m.score(o, line)

@@ -18,10 +18,13 @@ const MaxMatchLen = 8 << 10
 // four bytes; failing that, under every text it can end with; failing
 // that, in a short list tried for every message.
 type index struct {
-	prefix   table      // by a four-byte start
-	suffix   table      // by a four-byte end
-	short    []shortKey // shorter starts and ends, compared directly
-	floating bucket
+	prefix table      // by a four-byte start
+	suffix table      // by a four-byte end
+	short  []shortKey // shorter starts and ends, compared directly
+	// shortFirst and shortLast say which first and last bytes some short
+	// key starts or ends with, so that most messages skip the list.
+	shortFirst, shortLast [256]bool
+	floating              bucket
 }
 
 // bucket holds templates best-possible first, laid out contiguously with
@@ -39,7 +42,7 @@ func newBucket(ts []*Template) bucket {
 	sortBucket(ts)
 	b := make(bucket, len(ts))
 	for i, t := range ts {
-		b[i] = slotEntry{t.maxRank, t.Entry.family, t.prefix, t}
+		b[i] = slotEntry{t.maxRank, t.family, t.prefix, t}
 	}
 	return b
 }
@@ -121,6 +124,11 @@ func buildIndex(entries []*Entry) index {
 			switch {
 			case len(k) < 4:
 				ix.short = append(ix.short, shortKey{k, fromEnd, t})
+				if fromEnd {
+					ix.shortLast[k[len(k)-1]] = true
+				} else {
+					ix.shortFirst[k[0]] = true
+				}
 			case fromEnd:
 				suffix[keyOf([]byte(k))] = append(suffix[keyOf([]byte(k))], t)
 			default:
@@ -296,6 +304,8 @@ type Matcher struct {
 	base int
 	// withLevel is set while the text still starts with its level.
 	withLevel bool
+	// programs caches Families by program name.
+	programs programCache
 	// needle[i] caches whether the current message holds the catalog's
 	// needle i: valid when needleGen[i] == gen.
 	needleGen []uint32
@@ -419,13 +429,15 @@ func (m *Matcher) attempt(text []byte, base int, r *Result) bool {
 			m.try(b, text, r)
 		}
 	}
-	for i := range ix.short {
-		k := &ix.short[i]
-		if len(text) < len(k.text) {
-			continue
-		}
-		if k.fromEnd && string(text[len(text)-len(k.text):]) == k.text || !k.fromEnd && string(text[:len(k.text)]) == k.text {
-			m.tryOne(k.t, text, r)
+	if len(text) > 0 && (ix.shortFirst[text[0]] || ix.shortLast[text[len(text)-1]]) {
+		for i := range ix.short {
+			k := &ix.short[i]
+			if len(text) < len(k.text) {
+				continue
+			}
+			if k.fromEnd && string(text[len(text)-len(k.text):]) == k.text || !k.fromEnd && string(text[:len(k.text)]) == k.text {
+				m.tryOne(k.t, text, r)
+			}
 		}
 	}
 	m.try(ix.floating, text, r)
@@ -535,7 +547,7 @@ func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 
 // tryOne runs one template and keeps its match if it ranks higher.
 func (m *Matcher) tryOne(t *Template, msg []byte, r *Result) {
-	if t.maxRank <= r.rank || t.Entry.family&m.fams == 0 || t.Entry.Levels != 0 && (m.withLevel || t.Entry.Levels&r.Level == 0) {
+	if t.maxRank <= r.rank || t.family&m.fams == 0 || t.levels != 0 && (m.withLevel || t.levels&r.Level == 0) {
 		return
 	}
 	if len(t.prefix) > len(msg) || string(msg[:len(t.prefix)]) != t.prefix {
