@@ -302,8 +302,10 @@ type Matcher struct {
 	// text being matched within the message given to Match.
 	fams FamilySet
 	base int
-	// withLevel is set while the text still starts with its level.
+	// withLevel is set while the text still starts with its level, and
+	// penalty is the rank that level's literal bytes must not earn.
 	withLevel bool
+	penalty   int
 	// programs caches Families by program name.
 	programs programCache
 	// needle[i] caches whether the current message holds the catalog's
@@ -380,15 +382,16 @@ func (m *Matcher) MatchIn(msg []byte, in Input, r *Result) bool {
 		r.Level = LevelFatal
 	}
 	m.fams = in.Families
-	if off > 0 {
-		// Templates copied from a manual may keep the level. Entries
-		// restricted to a level match the text after it, so that
-		// "error: " is never taken for a function name.
-		m.withLevel = true
-		m.attempt(msg, 0, r)
-		m.withLevel = false
-	}
 	m.attempt(body, off, r)
+	if off > 0 {
+		// Templates copied from a manual may keep the level. The level's
+		// bytes earn no rank, so such a template wins only when the rest
+		// of it is more specific; entries restricted to a level match the
+		// text after it, so that "error: " is never taken for a function.
+		m.withLevel, m.penalty = true, off
+		m.attempt(msg, 0, r)
+		m.withLevel, m.penalty = false, 0
+	}
 	// A message that matched an entry of its own wording is done; one
 	// that matched nothing, or only a generic entry for internal errors,
 	// may match better without the parts OpenSSH's log functions add.
@@ -528,7 +531,7 @@ func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 	lastLen, lastOK := -1, false
 	for i := range b {
 		s := &b[i]
-		if s.maxRank <= r.rank {
+		if s.maxRank-m.penalty <= r.rank {
 			return
 		}
 		if s.fam&m.fams == 0 {
@@ -547,7 +550,7 @@ func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 
 // tryOne runs one template and keeps its match if it ranks higher.
 func (m *Matcher) tryOne(t *Template, msg []byte, r *Result) {
-	if t.maxRank <= r.rank || t.family&m.fams == 0 || t.levels != 0 && (m.withLevel || t.levels&r.Level == 0) {
+	if t.maxRank-m.penalty <= r.rank || t.family&m.fams == 0 || t.levels != 0 && (m.withLevel || t.levels&r.Level == 0) {
 		return
 	}
 	if len(t.prefix) > len(msg) || string(msg[:len(t.prefix)]) != t.prefix {
@@ -560,10 +563,11 @@ func (m *Matcher) tryOne(t *Template, msg []byte, r *Result) {
 		return
 	}
 	score, ok := m.vm.run(&t.prog, len(t.slots), msg)
-	if !ok || t.rank(score) <= r.rank {
+	rank := t.rank(score) - m.penalty
+	if !ok || rank <= r.rank {
 		return
 	}
-	r.Entry, r.Template, r.rank = t.Entry, t, t.rank(score)
+	r.Entry, r.Template, r.rank = t.Entry, t, rank
 	r.ncaps = 0
 	for k, s := range t.slots {
 		start, end := m.vm.caps[2*k], m.vm.caps[2*k+1]

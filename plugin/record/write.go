@@ -1121,6 +1121,14 @@ func (w *writer) staticNamespace() {
 	}
 	w.str("family", e.Family)
 	w.str("severity", e.Severity.String())
+	for _, k := range e.Constants {
+		if k.Int {
+			n, _ := strconv.Atoi(k.Value)
+			w.int(k.Field, n)
+		} else {
+			w.str(k.Field, k.Value)
+		}
+	}
 	rem := e.Remedy(w.r.platform)
 	switch w.opts.Lang {
 	case LangEN:
