@@ -36,7 +36,8 @@ type result struct {
 }
 
 func newWorker(cat *rules.Catalog, cfg *config.Config) *worker {
-	opts := record.Options{Style: cfg.Style, Lang: cfg.Lang, Location: cfg.Location, Mask: cfg.Mask}
+	opts := record.Options{Style: cfg.Style, Lang: cfg.Lang, Location: cfg.Location, Mask: cfg.Mask,
+		Detail: cfg.Detail, ActionMinSeverity: cfg.ActionMinSeverity, ReferenceURL: cfg.ReferenceURL}
 	return &worker{cfg: cfg, x: record.New(cat, opts)}
 }
 

@@ -113,6 +113,24 @@ type Constant struct {
 	Int   bool // the value is written as a number
 }
 
+// Anchor is the entry's anchor in the catalog reference (docs/catalog.md),
+// whose heading is "CODE name": GitHub's lower-case, dash-joined form.
+func (e *Entry) Anchor() string { return Anchor(e.Code + " " + e.Name) }
+
+// Anchor is GitHub's heading anchor for a title.
+func Anchor(title string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(title) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		case r == ' ':
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}
+
 // Remedy returns the remediation for a platform, in both languages.
 func (e *Entry) Remedy(platform string) Text {
 	if t, ok := e.PlatformRemediation[platform]; ok {

@@ -20,6 +20,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	var o enrichOptions
 	fs.StringVar(&o.style, "style", "ecs", "output style: ecs or flat")
 	fs.StringVar(&o.lang, "lang", "en", "language: en, ja or both")
+	o.detailFlags(fs)
 	fs.StringVar(&o.tz, "tz", "UTC", "time zone of timestamps that carry none")
 	fs.Var(&o.rules, "rules", "user rule file (repeatable)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 1 {

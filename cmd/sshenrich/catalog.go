@@ -251,18 +251,7 @@ func para(s string) string {
 func escapeCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 // anchor is GitHub's heading anchor for a title.
-func anchor(title string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(title) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '_':
-			b.WriteRune(r)
-		case r == ' ':
-			b.WriteByte('-')
-		}
-	}
-	return b.String()
-}
+func anchor(title string) string { return rules.Anchor(title) }
 
 func rulesCheckCmd(files []string, stdout, stderr io.Writer) error {
 	if len(files) == 0 {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,8 @@ import (
 // enrichOptions are the flags shared by enrich and bench.
 type enrichOptions struct {
 	style, lang, tz, now string
+	detail, actionMin    string
+	referenceURL         string
 	rules                rulesFlag
 	maskUser, maskIP     string
 	maskKeyFile          string
@@ -27,6 +30,7 @@ func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var o enrichOptions
 	fs.StringVar(&o.style, "style", "ecs", "output style: ecs or flat")
 	fs.StringVar(&o.lang, "lang", "en", "language of descriptions and remediation: en, ja or both")
+	o.detailFlags(fs)
 	fs.StringVar(&o.tz, "tz", "Local", "time zone of timestamps that carry none (IANA name, UTC or Local)")
 	fs.StringVar(&o.now, "now", "", "reference time (RFC 3339) for guessing the year of syslog timestamps; default: now")
 	fs.Var(&o.rules, "rules", "user rule file (repeatable)")
@@ -85,7 +89,15 @@ func (o *enrichOptions) enricher() (*record.Enricher, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := record.New(cat, record.Options{Style: style, Lang: lang, Location: loc, Mask: mask})
+	opts := record.DefaultOptions()
+	opts.Style, opts.Lang, opts.Location, opts.Mask, opts.ReferenceURL = style, lang, loc, mask, o.referenceURL
+	if opts.Detail, err = record.ParseDetail(o.detail); err != nil {
+		return nil, fmt.Errorf("--detail: %w", err)
+	}
+	if opts.ActionMinSeverity, err = record.ParseSeverity(o.actionMin); err != nil {
+		return nil, fmt.Errorf("--remediation-min-severity: %w", err)
+	}
+	x := record.New(cat, opts)
 	if o.now != "" {
 		t, err := time.Parse(time.RFC3339, o.now)
 		if err != nil {
@@ -94,6 +106,14 @@ func (o *enrichOptions) enricher() (*record.Enricher, error) {
 		x.SetNow(t)
 	}
 	return x, nil
+}
+
+// detailFlags declares the flags of the record's text, as the plugin's
+// detail, remediation_min_severity and reference_url keys.
+func (o *enrichOptions) detailFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.detail, "detail", "brief", "text in each record: brief (one-line summary and action), full (long description and remediation) or codes (no text)")
+	fs.StringVar(&o.actionMin, "remediation-min-severity", "notice", "least severe entry that gets an action text at --detail brief")
+	fs.StringVar(&o.referenceURL, "reference-url", record.DefaultReferenceURL, "catalog reference that rule.reference links into")
 }
 
 func (o *enrichOptions) mask() (record.Mask, error) {

@@ -29,13 +29,16 @@ func TestGoldenSamples(t *testing.T) {
 	}
 	for _, s := range samples {
 		name := strings.TrimSuffix(filepath.Base(s), ".log")
-		for _, variant := range []struct{ suffix, style, lang string }{
-			{"", "ecs", "en"},
-			{".flat-ja", "flat", "ja"},
+		for _, variant := range []struct{ suffix, style, lang, detail string }{
+			{"", "ecs", "en", "full"},
+			{".flat-ja", "flat", "ja", "full"},
+			{".brief", "ecs", "en", "brief"},
+			{".brief-both", "ecs", "both", "brief"},
+			{".codes", "ecs", "en", "codes"},
 		} {
 			t.Run(name+variant.suffix, func(t *testing.T) {
 				got, stderr, err := runCLI(t, "", "enrich", "--tz", "UTC", "--now", "2024-07-01T00:00:00Z",
-					"--style", variant.style, "--lang", variant.lang, s)
+					"--style", variant.style, "--lang", variant.lang, "--detail", variant.detail, s)
 				if err != nil {
 					t.Fatalf("enrich: %v\n%s", err, stderr)
 				}
@@ -205,4 +208,53 @@ func writeFile(t *testing.T, name, data string) {
 	if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestDetailRemovesOnlyText checks that the detail levels change only
+// the text of a record: every other field is the same at brief, codes
+// and full.
+func TestDetailRemovesOnlyText(t *testing.T) {
+	samples, _ := filepath.Glob("../../conf/samples/*.log")
+	text := map[string]bool{"rule.description": true, "rule.reference": true, "sshenrich.remediation": true,
+		"sshenrich.description_ja": true, "sshenrich.remediation_ja": true, "sshenrich.action": true, "sshenrich.action_ja": true}
+	for _, s := range samples {
+		records := map[string][]map[string]any{}
+		for _, detail := range []string{"full", "brief", "codes"} {
+			out, stderr, err := runCLI(t, "", "enrich", "--tz", "UTC", "--now", "2024-07-01T00:00:00Z", "--lang", "both", "--detail", detail, s)
+			if err != nil {
+				t.Fatalf("enrich --detail %s: %v\n%s", detail, err, stderr)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(line), &m); err != nil {
+					t.Fatal(err)
+				}
+				for k := range text {
+					deletePath(m, k)
+				}
+				records[detail] = append(records[detail], m)
+			}
+		}
+		for _, detail := range []string{"brief", "codes"} {
+			for i := range records["full"] {
+				a, _ := json.Marshal(records["full"][i])
+				b, _ := json.Marshal(records[detail][i])
+				if string(a) != string(b) {
+					t.Errorf("%s record %d: detail %s changes more than text:\n full %s\n %5s %s", filepath.Base(s), i+1, detail, a, detail, b)
+				}
+			}
+		}
+	}
+}
+
+func deletePath(m map[string]any, path string) {
+	parts := strings.Split(path, ".")
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			return
+		}
+		m = next
+	}
+	delete(m, parts[len(parts)-1])
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sshenrich/sshenrich/plugin/record"
+	"github.com/sshenrich/sshenrich/rules"
 )
 
 // Getter returns a configuration value, or "" when the key is not set.
@@ -39,9 +40,13 @@ type Config struct {
 	MessageKeys []string // keys tried for the log line, in order
 	Style       record.Style
 	Lang        record.Lang
-	Location    *time.Location
-	RulesFiles  []string
-	Emit        string
+	Detail      record.Detail
+	// ActionMinSeverity is the least severe entry that gets an action text.
+	ActionMinSeverity rules.Severity
+	ReferenceURL      string
+	Location          *time.Location
+	RulesFiles        []string
+	Emit              string
 	// StatsInterval, when set, logs counters and the Go heap that often.
 	StatsInterval time.Duration
 	Tag           string // fixed output tag; empty means TagPrefix + the input tag
@@ -90,7 +95,10 @@ var Keys = []Key{
 	{"instance_name", "sshenrich.<n>", "Name used in log lines, [output:sshenrich:<name>]. Fluent Bit keeps alias to itself."},
 	{"message_key", "log", "Key holding the log line. message and MESSAGE are tried after it."},
 	{"output_style", "ecs", "ecs (nested ECS maps) or flat (flat keys for Loki labels and simple backends)."},
-	{"language", "en", "en, ja or both: language of rule.description and sshenrich.remediation."},
+	{"language", "en", "en, ja or both: language of rule.description and sshenrich.action (sshenrich.remediation at detail full). both adds the Japanese texts under sshenrich.*_ja."},
+	{"detail", "brief", "How much text a record carries: brief (one-line summary as rule.description, one-line action as sshenrich.action, rule.reference to the catalog reference), full (the long description and remediation) or codes (no text)."},
+	{"remediation_min_severity", "notice", "The least severe entry that gets sshenrich.action at detail brief: critical, error, warning, notice, info or debug. Routine events (an accepted login is info) need no action."},
+	{"reference_url", record.DefaultReferenceURL, "Catalog reference that rule.reference links into (with #<code>-<name>) at detail brief and codes; point it at your own copy of docs/catalog.md."},
 	{"time_zone", "Local", "Zone of timestamps that carry none (RFC 3164, AX lines before a Date header): IANA name, UTC or Local."},
 	{"rules_file", "", "User rule files, comma-separated; they add or override catalog entries."},
 	{"emit", "forward", "forward (re-emit over the Forward protocol, with acks) or stdout (JSON lines, for debugging and sidecars)."},
@@ -147,6 +155,17 @@ func Parse(g Getter, instance int) (*Config, error) {
 	} else {
 		p.fail("language", p.g.Get("language"), "en, ja or both")
 	}
+	if d, err := record.ParseDetail(p.str("detail", "brief")); err == nil {
+		c.Detail = d
+	} else {
+		p.fail("detail", p.g.Get("detail"), "brief, full or codes")
+	}
+	if sv, err := record.ParseSeverity(p.str("remediation_min_severity", "notice")); err == nil {
+		c.ActionMinSeverity = sv
+	} else {
+		p.fail("remediation_min_severity", p.g.Get("remediation_min_severity"), "critical, error, warning, notice, info or debug")
+	}
+	c.ReferenceURL = p.str("reference_url", record.DefaultReferenceURL)
 	tz := p.str("time_zone", "Local")
 	if loc, err := time.LoadLocation(tz); err == nil {
 		c.Location = loc

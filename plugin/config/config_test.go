@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sshenrich/sshenrich/plugin/record"
+	"github.com/sshenrich/sshenrich/rules"
 )
 
 func TestDefaults(t *testing.T) {
@@ -24,6 +25,8 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("message keys %v", c.MessageKeys)
 	case c.Style != record.StyleECS || c.Lang != record.LangEN || c.Location != time.Local:
 		t.Errorf("style/lang/zone %v %v %v", c.Style, c.Lang, c.Location)
+	case c.Detail != record.DetailBrief || c.ActionMinSeverity != rules.SeverityNotice || c.ReferenceURL != record.DefaultReferenceURL:
+		t.Errorf("detail %v, action min %v, reference %q", c.Detail, c.ActionMinSeverity, c.ReferenceURL)
 	case c.Emit != EmitForward || c.Tag != "" || c.TagPrefix != "enriched.":
 		t.Errorf("emit/tag %q %q %q", c.Emit, c.Tag, c.TagPrefix)
 	case f.Network != "tcp" || f.Address != "127.0.0.1:24224" || !f.RequireAck:
@@ -48,6 +51,7 @@ func TestValues(t *testing.T) {
 		"ack_timeout": "500ms", "connect_timeout": "2", "max_payload_size": "512K", "shared_key": "k",
 		"self_hostname": "node1", "forward_username": "u", "forward_password": "p",
 		"forward_tls_verify": "no", "forward_tls_ca_file": ca,
+		"detail": "codes", "remediation_min_severity": "warning", "reference_url": "https://wiki.example.net/sshenrich",
 	}, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +61,8 @@ func TestValues(t *testing.T) {
 		c.Lang != record.LangBoth || c.Location.String() != "Asia/Tokyo" || strings.Join(c.RulesFiles, "|") != "a.rules|b.rules" ||
 		c.Emit != EmitStdout || c.Tag != "fixed" || f.Network != "unix" || f.Address != "/run/fluent-bit/enriched.sock" ||
 		f.RequireAck || f.AckTimeout != 500*time.Millisecond || f.ConnectTimeout != 2*time.Second || f.MaxPayload != 512<<10 ||
-		f.SharedKey != "k" || f.SelfHostname != "node1" || f.Username != "u" || f.TLS.Verify || f.TLS.CAFile != ca {
+		f.SharedKey != "k" || f.SelfHostname != "node1" || f.Username != "u" || f.TLS.Verify || f.TLS.CAFile != ca ||
+		c.Detail != record.DetailCodes || c.ActionMinSeverity != rules.SeverityWarning || c.ReferenceURL != "https://wiki.example.net/sshenrich" {
 		t.Errorf("parsed %+v %+v", c, f)
 	}
 }
@@ -70,6 +75,8 @@ func TestErrors(t *testing.T) {
 	}{
 		{"output_style", "xml", `output_style: "xml" is not valid; expected ecs or flat`},
 		{"language", "fr", `language: "fr" is not valid; expected en, ja or both`},
+		{"detail", "short", `detail: "short" is not valid; expected brief, full or codes`},
+		{"remediation_min_severity", "warn", `remediation_min_severity: "warn" is not valid; expected critical, error, warning, notice, info or debug`},
 		{"time_zone", "Mars/Base", `time_zone: "Mars/Base" is not valid; expected an IANA zone name`},
 		{"emit", "kafka", `emit: "kafka" is not valid; expected forward or stdout`},
 		{"forward_address", "127.0.0.1:24224", `forward_address: "127.0.0.1:24224" is not valid; expected tcp://host:port or unix:///path`},

@@ -68,6 +68,20 @@ type Options struct {
 	Location *time.Location
 	// Mask hides user names and addresses; the zero value masks nothing.
 	Mask Mask
+	// Detail is how much text each record carries.
+	Detail Detail
+	// ActionMinSeverity is the least severe entry that gets an action
+	// text at DetailBrief: routine events need none. DefaultOptions sets
+	// notice.
+	ActionMinSeverity rules.Severity
+	// ReferenceURL is the catalog reference rule.reference links into at
+	// DetailBrief and DetailCodes; empty means DefaultReferenceURL.
+	ReferenceURL string
+}
+
+// DefaultOptions returns the options the plugin and the CLI start from.
+func DefaultOptions() Options {
+	return Options{Detail: DetailBrief, ActionMinSeverity: rules.SeverityNotice}
 }
 
 // Reasons a record is unclassified, written to sshenrich.unclassified_reason.
@@ -133,6 +147,9 @@ type Enricher struct {
 func New(cat *rules.Catalog, opts Options) *Enricher {
 	if opts.Location == nil {
 		opts.Location = time.UTC
+	}
+	if opts.ReferenceURL == "" {
+		opts.ReferenceURL = DefaultReferenceURL
 	}
 	x := &Enricher{
 		opts:        opts,

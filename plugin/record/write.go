@@ -745,13 +745,21 @@ func (w *writer) group(g int) {
 		w.str("name", e.Name)
 		w.str("category", e.Category)
 		w.str("ruleset", Namespace)
-		desc := e.Description.En
-		if w.opts.Lang == LangJA && e.Description.Ja != "" {
-			desc = e.Description.Ja
-		}
-		w.str("description", desc)
-		if len(e.Sources) > 0 {
-			w.str("reference", e.Sources[0])
+		switch w.opts.Detail {
+		case DetailFull:
+			desc := e.Description.En
+			if w.opts.Lang == LangJA && e.Description.Ja != "" {
+				desc = e.Description.Ja
+			}
+			w.str("description", desc)
+			if len(e.Sources) > 0 {
+				w.str("reference", e.Sources[0])
+			}
+		case DetailBrief:
+			w.str("description", summaryOf(e, w.opts.Lang == LangJA))
+			w.str("reference", w.opts.ReferenceURL+"#"+e.Anchor())
+		case DetailCodes:
+			w.str("reference", w.opts.ReferenceURL+"#"+e.Anchor())
 		}
 		w.close()
 	case groupSource, groupDestination:
@@ -1129,16 +1137,35 @@ func (w *writer) staticNamespace() {
 			w.str(k.Field, k.Value)
 		}
 	}
-	rem := e.Remedy(w.r.platform)
-	switch w.opts.Lang {
-	case LangEN:
-		w.str("remediation", rem.En)
-	case LangJA:
-		w.str("remediation", fallback(rem.Ja, rem.En))
-	case LangBoth:
-		w.str("remediation", rem.En)
-		w.str("description_ja", fallback(e.Description.Ja, e.Description.En))
-		w.str("remediation_ja", fallback(rem.Ja, rem.En))
+	switch w.opts.Detail {
+	case DetailFull:
+		rem := e.Remedy(w.r.platform)
+		switch w.opts.Lang {
+		case LangEN:
+			w.str("remediation", rem.En)
+		case LangJA:
+			w.str("remediation", fallback(rem.Ja, rem.En))
+		case LangBoth:
+			w.str("remediation", rem.En)
+			w.str("description_ja", fallback(e.Description.Ja, e.Description.En))
+			w.str("remediation_ja", fallback(rem.Ja, rem.En))
+		}
+	case DetailBrief:
+		act := e.Severity <= w.opts.ActionMinSeverity
+		switch w.opts.Lang {
+		case LangEN, LangJA:
+			if act {
+				w.str("action", actionOf(e, w.r.platform, w.opts.Lang == LangJA))
+			}
+		case LangBoth:
+			if act {
+				w.str("action", actionOf(e, w.r.platform, false))
+			}
+			w.str("description_ja", summaryOf(e, true))
+			if act {
+				w.str("action_ja", actionOf(e, w.r.platform, true))
+			}
+		}
 	}
 }
 
