@@ -34,6 +34,7 @@ type bucket []slotEntry
 type slotEntry struct {
 	maxRank int
 	fam     FamilySet
+	levels  Levels
 	prefix  string
 	t       *Template
 }
@@ -42,7 +43,7 @@ func newBucket(ts []*Template) bucket {
 	sortBucket(ts)
 	b := make(bucket, len(ts))
 	for i, t := range ts {
-		b[i] = slotEntry{t.maxRank, t.family, t.prefix, t}
+		b[i] = slotEntry{t.maxRank, t.family, t.levels, t.prefix, t}
 	}
 	return b
 }
@@ -306,6 +307,9 @@ type Matcher struct {
 	// penalty is the rank that level's literal bytes must not earn.
 	withLevel bool
 	penalty   int
+	// everyTemplate makes the matcher try every template instead of
+	// using the index, so that tests can check the index changes nothing.
+	everyTemplate bool
 	// programs caches Families by program name.
 	programs programCache
 	// needle[i] caches whether the current message holds the catalog's
@@ -423,6 +427,14 @@ func (m *Matcher) attempt(text []byte, base int, r *Result) bool {
 	}
 	m.base = base
 	before := r.rank
+	if m.everyTemplate {
+		for _, e := range m.cat.entries {
+			for _, t := range e.Templates {
+				m.tryOne(t, text, r)
+			}
+		}
+		return r.rank > before
+	}
 	ix := &m.cat.index
 	if len(text) >= 4 {
 		if b := ix.prefix.get(keyOf(text[:4])); b != nil {
@@ -525,7 +537,8 @@ var sshErrors = []string{
 
 // try runs the templates of one bucket, best-possible first. Templates
 // of a bucket often share their prefix (interned when compiled), so the
-// last comparison is reused.
+// last comparison is reused. The cheap tests run inline; only a
+// template that passes them all is run.
 func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 	var lastPrefix *byte
 	lastLen, lastOK := -1, false
@@ -534,7 +547,7 @@ func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 		if s.maxRank-m.penalty <= r.rank {
 			return
 		}
-		if s.fam&m.fams == 0 {
+		if s.fam&m.fams == 0 || s.levels != 0 && (m.withLevel || s.levels&r.Level == 0) {
 			continue
 		}
 		// Substrings share memory: equal pointers need equal lengths too.
@@ -542,8 +555,15 @@ func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 			lastPrefix, lastLen = p, len(s.prefix)
 			lastOK = len(s.prefix) <= len(msg) && string(msg[:len(s.prefix)]) == s.prefix
 		}
-		if lastOK {
-			m.tryOne(s.t, msg, r)
+		if !lastOK {
+			continue
+		}
+		t := s.t
+		if len(t.suffix) > 0 && (len(t.suffix) > len(msg) || string(msg[len(msg)-len(t.suffix):]) != t.suffix) {
+			continue
+		}
+		if m.hasNeedles(msg, t.needles) {
+			m.run(t, msg, r)
 		}
 	}
 }
@@ -559,9 +579,14 @@ func (m *Matcher) tryOne(t *Template, msg []byte, r *Result) {
 	if len(t.suffix) > len(msg) || string(msg[len(msg)-len(t.suffix):]) != t.suffix {
 		return
 	}
-	if !m.hasNeedles(msg, t.needles) {
-		return
+	if m.hasNeedles(msg, t.needles) {
+		m.run(t, msg, r)
 	}
+}
+
+// run matches a template whose prefix, suffix and needles are known to
+// be in msg, and keeps the match if it ranks higher than r's.
+func (m *Matcher) run(t *Template, msg []byte, r *Result) {
 	score, ok := m.vm.run(&t.prog, len(t.slots), msg)
 	rank := t.rank(score) - m.penalty
 	if !ok || rank <= r.rank {
