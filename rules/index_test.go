@@ -1,6 +1,9 @@
 package rules
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestIndexFindsTheBest compares the indexed matcher with one that tries
 // every template, on every sample line of the catalog as each family's
@@ -15,7 +18,11 @@ func TestIndexFindsTheBest(t *testing.T) {
 	for _, e := range c.Entries() {
 		for _, tp := range e.Templates {
 			for _, l := range tp.Instances() {
-				lines = append(lines, l, "error: "+l, "fatal: some_func: "+l, l+" [preauth]")
+				lines = append(lines, l)
+				if e.Family == "openssh" {
+					// The forms OpenSSH's log functions add.
+					lines = append(lines, "error: "+l, "fatal: some_func: "+l, l+" [preauth]")
+				}
 			}
 		}
 	}
@@ -25,7 +32,7 @@ func TestIndexFindsTheBest(t *testing.T) {
 	indexed, every := c.NewMatcher(), c.NewMatcher()
 	every.everyTemplate = true
 	var r1, r2 Result
-	for _, prog := range append(listedPrograms(c), "") {
+	for _, prog := range append(onePerFamily(c), "") {
 		in := Input{Families: c.FamiliesOf([]byte(prog)), Severity: -1}
 		for _, line := range lines {
 			indexed.MatchIn([]byte(line), in, &r1)
@@ -35,4 +42,15 @@ func TestIndexFindsTheBest(t *testing.T) {
 			}
 		}
 	}
+}
+
+// onePerFamily names one program of each family.
+func onePerFamily(c *Catalog) []string {
+	var out []string
+	for _, f := range c.Families() {
+		if p := f.Programs[0]; p != "*" {
+			out = append(out, strings.TrimSuffix(p, "*")+"x")
+		}
+	}
+	return out
 }
