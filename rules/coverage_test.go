@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bufio"
+	"maps"
 	"bytes"
 	"fmt"
 	"os"
@@ -78,7 +79,9 @@ func readTSV(t *testing.T, pattern string) []tsvRow {
 		for n := 1; sc.Scan(); n++ {
 			text := sc.Text()
 			if strings.HasPrefix(text, "# ") && strings.Contains(text, ": ") {
+				// A meta line holds for the rows after it.
 				k, v, _ := strings.Cut(text[2:], ": ")
+				meta = maps.Clone(meta)
 				meta[k] = v
 				continue
 			}

@@ -83,20 +83,23 @@ type Dest uint8
 // Destinations. The first few have fixed ECS places; DestExtra goes under
 // the sshenrich namespace with the variable's Field name.
 const (
-	DestNone          Dest = iota // captured for matching only, not written
-	DestSourceHost                // source.ip or source.domain
-	DestSourcePort                // source.port
-	DestDestHost                  // destination.ip or destination.domain
-	DestDestPort                  // destination.port
-	DestUserName                  // user.name
-	DestUserID                    // user.id
-	DestUserEffective             // user.effective.name: the identity an action ran as (sudo, su)
-	DestUserTarget                // user.target.name: the account an action was aimed at (useradd, passwd)
-	DestGroupName                 // group.name
-	DestGroupID                   // group.id
-	DestFunction                  // log.origin.function: the program function that logged
-	DestError                     // error.message: the reason a call failed
-	DestExtra                     // sshenrich.<Field>
+	DestNone            Dest = iota // captured for matching only, not written
+	DestSourceHost                  // source.ip or source.domain
+	DestSourcePort                  // source.port
+	DestDestHost                    // destination.ip or destination.domain
+	DestDestPort                    // destination.port
+	DestUserName                    // user.name
+	DestUserID                      // user.id
+	DestUserEffective               // user.effective.name: the identity an action ran as (sudo, su)
+	DestUserEffectiveID             // user.effective.id
+	DestUserTarget                  // user.target.name: the account an action was aimed at (useradd, passwd)
+	DestUserTargetID                // user.target.id
+	DestUserChanges                 // user.changes.name: a user's new name (usermod -l)
+	DestGroupName                   // group.name
+	DestGroupID                     // group.id
+	DestFunction                    // log.origin.function: the program function that logged
+	DestError                       // error.message: the reason a call failed
+	DestExtra                       // sshenrich.<Field>
 )
 
 var fixedDests = map[string]Dest{
@@ -108,7 +111,10 @@ var fixedDests = map[string]Dest{
 	"user.name":           DestUserName,
 	"user.id":             DestUserID,
 	"user.effective.name": DestUserEffective,
+	"user.effective.id":   DestUserEffectiveID,
 	"user.target.name":    DestUserTarget,
+	"user.target.id":      DestUserTargetID,
+	"user.changes.name":   DestUserChanges,
 	"group.name":          DestGroupName,
 	"group.id":            DestGroupID,
 	"log.origin.function": DestFunction,
@@ -161,7 +167,7 @@ var personalNames = map[string]Personal{"no": PersonalNone, "user": PersonalUser
 // defaultPersonal derives a capture's personal class from its destination.
 func defaultPersonal(d Dest) Personal {
 	switch d {
-	case DestUserName, DestUserEffective, DestUserTarget:
+	case DestUserName, DestUserEffective, DestUserTarget, DestUserChanges:
 		return PersonalUser
 	case DestSourceHost, DestDestHost:
 		return PersonalAddress

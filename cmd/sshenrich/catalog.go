@@ -183,18 +183,21 @@ func writeMarkdown(w io.Writer, cat *rules.Catalog) {
 }
 
 var destNames = map[rules.Dest]string{
-	rules.DestSourceHost:    "source.ip / source.domain",
-	rules.DestSourcePort:    "source.port",
-	rules.DestDestHost:      "destination.ip / destination.domain",
-	rules.DestDestPort:      "destination.port",
-	rules.DestUserName:      "user.name",
-	rules.DestUserID:        "user.id",
-	rules.DestUserEffective: "user.effective.name",
-	rules.DestUserTarget:    "user.target.name",
-	rules.DestGroupName:     "group.name",
-	rules.DestGroupID:       "group.id",
-	rules.DestFunction:      "log.origin.function",
-	rules.DestError:         "error.message",
+	rules.DestSourceHost:      "source.ip / source.domain",
+	rules.DestSourcePort:      "source.port",
+	rules.DestDestHost:        "destination.ip / destination.domain",
+	rules.DestDestPort:        "destination.port",
+	rules.DestUserName:        "user.name",
+	rules.DestUserID:          "user.id",
+	rules.DestUserEffective:   "user.effective.name",
+	rules.DestUserTarget:      "user.target.name",
+	rules.DestUserEffectiveID: "user.effective.id",
+	rules.DestUserTargetID:    "user.target.id",
+	rules.DestUserChanges:     "user.changes.name",
+	rules.DestGroupName:       "group.name",
+	rules.DestGroupID:         "group.id",
+	rules.DestFunction:        "log.origin.function",
+	rules.DestError:           "error.message",
 }
 
 func writeEntry(w io.Writer, e *rules.Entry) {

@@ -178,7 +178,7 @@ func (w *writer) maskResolved() {
 	k.buf = k.buf[:0]
 	r := &w.r
 	r.user = k.user(r.user)
-	r.userEffective, r.userTarget = k.user(r.userEffective), k.user(r.userTarget)
+	r.userEffective, r.userTarget, r.userChanges = k.user(r.userEffective), k.user(r.userTarget), k.user(r.userChanges)
 	r.src, r.dst = k.host(r.src), k.host(r.dst)
 }
 

@@ -102,7 +102,10 @@ type resolved struct {
 	srcPort, dstPort int
 	user, userID     []byte
 	userEffective    []byte // user.effective.name
+	userEffectiveID  []byte // user.effective.id
 	userTarget       []byte // user.target.name
+	userTargetID     []byte // user.target.id
+	userChanges      []byte // user.changes.name
 	groupName        []byte
 	groupID          []byte
 	function         []byte // log.origin.function
@@ -336,6 +339,12 @@ func (w *writer) resolve() {
 			r.userEffective = val
 		case rules.DestUserTarget:
 			r.userTarget = val
+		case rules.DestUserEffectiveID:
+			r.userEffectiveID = val
+		case rules.DestUserTargetID:
+			r.userTargetID = val
+		case rules.DestUserChanges:
+			r.userChanges = val
 		case rules.DestGroupName:
 			r.groupName = val
 		case rules.DestGroupID:
@@ -710,6 +719,21 @@ func (w *writer) ips(name string, a, b hostValue) {
 
 // Groups.
 
+// userRole writes user.effective, user.target or user.changes.
+func (w *writer) userRole(role string, name, id []byte) {
+	if name == nil && id == nil {
+		return
+	}
+	w.open(role)
+	if name != nil {
+		w.bytes("name", name)
+	}
+	if id != nil {
+		w.bytes("id", id)
+	}
+	w.close()
+}
+
 func (w *writer) group(g int) {
 	ev, r, env := w.ev, &w.r, &w.ev.Env
 	e := ev.Match.Entry
@@ -781,7 +805,8 @@ func (w *writer) group(g int) {
 		}
 		w.close()
 	case groupUser:
-		if r.user == nil && r.userID == nil && r.userEffective == nil && r.userTarget == nil {
+		if r.user == nil && r.userID == nil && r.userEffective == nil && r.userTarget == nil &&
+			r.userEffectiveID == nil && r.userTargetID == nil && r.userChanges == nil {
 			return
 		}
 		w.open("user")
@@ -791,16 +816,9 @@ func (w *writer) group(g int) {
 		if r.userID != nil {
 			w.bytes("id", r.userID)
 		}
-		if r.userEffective != nil {
-			w.open("effective")
-			w.bytes("name", r.userEffective)
-			w.close()
-		}
-		if r.userTarget != nil {
-			w.open("target")
-			w.bytes("name", r.userTarget)
-			w.close()
-		}
+		w.userRole("effective", r.userEffective, r.userEffectiveID)
+		w.userRole("target", r.userTarget, r.userTargetID)
+		w.userRole("changes", r.userChanges, nil)
 		w.close()
 	case groupGroup:
 		if r.groupName == nil && r.groupID == nil {
@@ -922,7 +940,8 @@ func (w *writer) group(g int) {
 		}
 		w.strs("tags", e.Tags)
 	case groupRelated:
-		if !r.src.ip.IsValid() && !r.dst.ip.IsValid() && r.user == nil && r.src.domain == nil && r.dst.domain == nil {
+		if !r.src.ip.IsValid() && !r.dst.ip.IsValid() && r.user == nil && r.userEffective == nil && r.userTarget == nil &&
+			r.userChanges == nil && r.src.domain == nil && r.dst.domain == nil {
 			return
 		}
 		w.open("related")
@@ -935,15 +954,8 @@ func (w *writer) group(g int) {
 		if a.ip.IsValid() {
 			w.ips("ip", a, b)
 		}
-		if r.user != nil {
-			w.key("user")
-			if w.flat {
-				w.value(r.user)
-			} else {
-				w.enc.BeginArray()
-				w.value(r.user)
-				w.enc.EndArray()
-			}
+		if r.user != nil || r.userEffective != nil || r.userTarget != nil || r.userChanges != nil {
+			w.relatedUsers()
 		}
 		if r.src.domain != nil || r.dst.domain != nil {
 			w.key("hosts")
@@ -972,6 +984,44 @@ func (w *writer) group(g int) {
 		}
 		w.close()
 	}
+}
+
+// relatedUsers writes related.user: every user the event names, once.
+func (w *writer) relatedUsers() {
+	r := &w.r
+	all := [4][]byte{r.user, r.userEffective, r.userTarget, r.userChanges}
+	w.key("user")
+	if !w.flat {
+		w.enc.BeginArray()
+	}
+	w.scratch = w.scratch[:0]
+	for i, u := range all {
+		if u == nil || seenBefore(all[:i], u) {
+			continue
+		}
+		if w.flat {
+			if len(w.scratch) > 0 {
+				w.scratch = append(w.scratch, ',')
+			}
+			w.scratch = append(w.scratch, u...)
+		} else {
+			w.value(u)
+		}
+	}
+	if w.flat {
+		w.value(w.scratch)
+	} else {
+		w.enc.EndArray()
+	}
+}
+
+func seenBefore(list [][]byte, v []byte) bool {
+	for _, u := range list {
+		if u != nil && bytes.Equal(u, v) {
+			return true
+		}
+	}
+	return false
 }
 
 func lower(b []byte) {
