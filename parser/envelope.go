@@ -3,9 +3,12 @@
 // message proper, which the rules package then classifies.
 //
 // It recognises the envelopes of DESIGN.md §4: the AX switch trace log,
-// RFC 3164 and RFC 5424 syslog, ISO 8601 (rsyslog high precision)
-// prefixes, the VPN gateway log, OpenVPN's own log, ssh client output and
-// kernel firewall lines. A line with no envelope is a bare message.
+// RFC 3164 and RFC 5424 syslog with the variants real systems write
+// (journald's short outputs, unpadded days, empty hosts, Solaris message
+// ids, BusyBox facility.level tags, macOS and rsyslog ISO dates), the VPN
+// gateway log, OpenVPN's own log, ssh client output and kernel firewall
+// lines. A line with no envelope is a bare message. Each recogniser lives
+// in a file named for its format; Parse dispatches on the first bytes.
 //
 // Parsing does not allocate: every field of an Envelope is a sub-slice of
 // the line, valid as long as the line is.
@@ -27,9 +30,11 @@ const (
 	FormatStructured               // E6: fields came from the record (journald, syslog input)
 	FormatSSHClient                // E7: "ssh: connect to host ...", "debug1: ..."
 	FormatKernel                   // E8: "kernel: ..." or "[  12.345] ..." without a syslog header
+	FormatJournald                 // journalctl short-full, short-unix, short-monotonic
+	FormatHeaderless               // "host prog[pid]: msg" or "prog[pid]: msg" without a time
 )
 
-var formatNames = [...]string{"bare", "ax", "ax-header", "rfc3164", "rfc5424", "iso8601", "vpn-gateway", "openvpn", "structured", "ssh-client", "kernel"}
+var formatNames = [...]string{"bare", "ax", "ax-header", "rfc3164", "rfc5424", "iso8601", "vpn-gateway", "openvpn", "structured", "ssh-client", "kernel", "journald", "headerless"}
 
 func (f Format) String() string {
 	if int(f) < len(formatNames) {
@@ -48,11 +53,17 @@ type Envelope struct {
 	PID     int // -1 when absent
 	Message []byte
 
+	// Module is the PAM module of an old "sshd(pam_unix)[pid]:" tag.
+	Module []byte
+	// MsgID is the message id of a Solaris "[ID 800047 auth.info]" tag.
+	MsgID []byte
+
 	// Facility and Severity come from a <PRI> prefix or record fields;
 	// -1 when absent.
 	Facility, Severity int8
 
-	// Repeated is N of "message repeated N times: [ msg ]"; 0 otherwise.
+	// Repeated is N of "message repeated N times: [ msg ]" and of
+	// "last message repeated N times"; 0 otherwise.
 	Repeated int
 
 	// Level is an ssh "debugN" level.

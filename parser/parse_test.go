@@ -33,9 +33,11 @@ func describe(e *Envelope) string {
 	}
 	add("host", e.Host)
 	add("prog", e.Program)
+	add("module", e.Module)
 	if e.PID >= 0 {
 		parts = append(parts, fmt.Sprintf("pid=%d", e.PID))
 	}
+	add("msgid", e.MsgID)
 	if e.Switch != 0 {
 		parts = append(parts, fmt.Sprintf("switch=%d", e.Switch))
 	}
@@ -106,8 +108,8 @@ func TestParse(t *testing.T) {
 			"fmt=openvpn time=2024-06-16T07:37:30Z(assumed) msg=Initialization Sequence Completed"},
 		{"openvpn via syslog", "Jun 16 07:37:30 gw ovpn-server[812]: user01/203.0.113.9:51000 MULTI: Learn: 10.8.0.6 -> user01/203.0.113.9:51000",
 			"fmt=rfc3164 time=2024-06-16T07:37:30Z(assumed) host=gw prog=ovpn-server pid=812 vpnuser=user01 client=203.0.113.9 cport=51000 msg=MULTI: Learn: 10.8.0.6 -> user01/203.0.113.9:51000"},
-		{"openvpn ipv6 client", "Jun 16 07:37:30 gw openvpn[1]: 2001:db8::7:1194 TLS: Initial packet",
-			"fmt=rfc3164 time=2024-06-16T07:37:30Z(assumed) host=gw prog=openvpn pid=1 client=2001:db8::7 cport=1194 msg=TLS: Initial packet"},
+		{"openvpn ipv6 client has no port", "Jun 16 07:37:30 gw openvpn[1]: alice/2001:db8::7 TLS: Initial packet",
+			"fmt=rfc3164 time=2024-06-16T07:37:30Z(assumed) host=gw prog=openvpn pid=1 vpnuser=alice client=2001:db8::7 msg=TLS: Initial packet"},
 		{"sshd message is not a vpn client", "Jun 16 07:37:30 h sshd[1]: 192.0.2.1:22 odd",
 			"fmt=rfc3164 time=2024-06-16T07:37:30Z(assumed) host=h prog=sshd pid=1 msg=192.0.2.1:22 odd"},
 		{"ssh client", "ssh: connect to host 192.168.0.1 port 22: Connection timed out",

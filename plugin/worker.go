@@ -234,19 +234,26 @@ func (w *worker) record(ev *chunk.Event, e *record.Event, taken record.Taken, ke
 }
 
 // structuredField picks envelope values that a record carries as keys:
-// Fluent Bit's syslog parser (host, ident, pid, pri) and journald
-// (_HOSTNAME, SYSLOG_IDENTIFIER, _PID, PRIORITY, SYSLOG_FACILITY).
+// Fluent Bit's syslog parsers and syslog input (host, ident, pid, pri)
+// and the systemd input (_HOSTNAME, SYSLOG_IDENTIFIER, _PID, PRIORITY,
+// SYSLOG_FACILITY, _COMM), also as its Strip_Underscores and Lowercase
+// options write them (HOSTNAME, _hostname, hostname, ...).
 func structuredField(f *record.Fields, key, val []byte) {
 	switch string(key) {
-	case "host", "hostname", "_HOSTNAME":
+	case "host", "hostname", "_HOSTNAME", "HOSTNAME", "_hostname":
 		if s, ok := chunk.Str(val); ok && f.Host == nil {
 			f.Host = s
 		}
-	case "ident", "SYSLOG_IDENTIFIER":
+	case "ident", "SYSLOG_IDENTIFIER", "syslog_identifier", "appname":
+		if s, ok := chunk.Str(val); ok {
+			f.Program = s
+		}
+	case "_COMM", "COMM", "_comm", "comm":
+		// The executable's name, when the record has no identifier.
 		if s, ok := chunk.Str(val); ok && f.Program == nil {
 			f.Program = s
 		}
-	case "pid", "_PID", "SYSLOG_PID":
+	case "pid", "_PID", "PID", "_pid", "SYSLOG_PID", "syslog_pid":
 		if n, ok := number(val); ok && n >= 0 && n < 1<<31 && f.PID < 0 {
 			f.PID = int(n)
 		}
@@ -254,11 +261,11 @@ func structuredField(f *record.Fields, key, val []byte) {
 		if n, ok := number(val); ok && n >= 0 && n <= 191 {
 			f.Facility, f.Severity = int8(n>>3), int8(n&7)
 		}
-	case "PRIORITY":
+	case "PRIORITY", "priority":
 		if n, ok := number(val); ok && n >= 0 && n <= 7 {
 			f.Severity = int8(n)
 		}
-	case "SYSLOG_FACILITY":
+	case "SYSLOG_FACILITY", "syslog_facility":
 		if n, ok := number(val); ok && n >= 0 && n <= 23 {
 			f.Facility = int8(n)
 		}

@@ -121,6 +121,38 @@ func TestWorkerRecords(t *testing.T) {
 					t.Errorf("pid %v (%T)", p, p)
 				}
 			}, 0},
+		{"systemd input with Strip_Underscores", map[string]any{"MESSAGE": failed, "HOSTNAME": "j2", "SYSLOG_IDENTIFIER": "sshd-session", "PID": "78", "PRIORITY": "6"},
+			func(t *testing.T, r []map[string]any) {
+				if dig(r[0], "event", "code") != "SSHD-0032" || dig(r[0], "host", "hostname") != "j2" || dig(r[0], "process", "name") != "sshd-session" || dig(r[0], "process", "pid") != int8(78) {
+					t.Errorf("%v", r[0])
+				}
+			}, 0},
+		{"systemd input with Lowercase", map[string]any{"message": failed, "_hostname": "j3", "syslog_identifier": "sshd", "_pid": "79", "priority": "6"},
+			func(t *testing.T, r []map[string]any) {
+				if dig(r[0], "event", "code") != "SSHD-0032" || dig(r[0], "host", "hostname") != "j3" || dig(r[0], "process", "pid") != int8(79) ||
+					dig(r[0], "log", "syslog", "severity", "name") != "info" {
+					t.Errorf("%v", r[0])
+				}
+			}, 0},
+		{"systemd input with both", map[string]any{"message": failed, "hostname": "j4", "syslog_identifier": "sshd", "pid": "80"},
+			func(t *testing.T, r []map[string]any) {
+				if dig(r[0], "event", "code") != "SSHD-0032" || dig(r[0], "process", "pid") != int8(80) {
+					t.Errorf("%v", r[0])
+				}
+			}, 0},
+		{"executable name when there is no identifier", map[string]any{"MESSAGE": failed, "_COMM": "sshd-session", "_PID": "81"},
+			func(t *testing.T, r []map[string]any) {
+				if dig(r[0], "process", "name") != "sshd-session" || dig(r[0], "sshenrich", "family") != "openssh" {
+					t.Errorf("%v", r[0])
+				}
+			}, 0},
+		{"program scopes the catalog", map[string]any{"MESSAGE": "WARNING: Failed password for root from 192.0.2.9 port 22 ssh2", "SYSLOG_IDENTIFIER": "openvpn"},
+			func(t *testing.T, r []map[string]any) {
+				// Tectia's "WARNING: <message>" must not claim an OpenVPN line.
+				if c := dig(r[0], "event", "code"); c != "UNCLASSIFIED" || dig(r[0], "sshenrich", "family") != "openvpn" {
+					t.Errorf("code %v: %v", c, r[0])
+				}
+			}, 0},
 		{"syslog input fields", map[string]any{"message": failed, "host": "h2", "ident": "sshd", "pid": 12, "pri": "86"},
 			func(t *testing.T, r []map[string]any) {
 				// "host" is the original's: the ECS host group moves.

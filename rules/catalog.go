@@ -87,6 +87,9 @@ type Entry struct {
 	// Levels, when not zero, restricts the entry to lines logged at one
 	// of these levels: the generic entries for internal errors.
 	Levels Levels
+	// Constants are fields the entry always writes under sshenrich, for
+	// what its wording fixes (the disconnect code of a per-code entry).
+	Constants []Constant
 	// PlatformRemediation replaces Remediation for events seen on a
 	// platform where the fix differs (key: ax, linux, tectia, vpn-gateway).
 	PlatformRemediation map[string]Text
@@ -101,6 +104,13 @@ type Entry struct {
 	SubtechniqueIDs []string // T1110.001
 
 	family FamilySet // the bit of Family
+}
+
+// Constant is a field an entry writes for every line it matches.
+type Constant struct {
+	Field string // under sshenrich
+	Value string
+	Int   bool // the value is written as a number
 }
 
 // Remedy returns the remediation for a platform, in both languages.
@@ -118,6 +128,8 @@ type Template struct {
 	Pos    string // file:line
 	Elided bool   // the variant without its host, for redacted lines
 
+	family     FamilySet // the entry's, copied for the matcher
+	levels     Levels    // the entry's
 	prog       program
 	slots      []slot
 	maxScore   int
@@ -305,6 +317,9 @@ func Compile(sources ...Source) (*Catalog, error) {
 		if errs2 := d.finish(c.vocab); len(errs2) > 0 {
 			errs = append(errs, errs2...)
 			continue
+		}
+		for _, t := range e.Templates {
+			t.family, t.levels = e.family, e.Levels
 		}
 		e.Index = len(c.entries)
 		c.entries = append(c.entries, e)
@@ -557,6 +572,22 @@ func (d *draft) apply(s *stanza, v *vocab) []error {
 			} else {
 				target.Ja = val
 			}
+		case key == "set":
+			e.Constants = nil
+			for _, item := range splitList(val) {
+				name, value, ok := strings.Cut(item, "=")
+				name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+				if !ok || value == "" {
+					bad(f, "%q must be <field>=<value>", item)
+					continue
+				}
+				if err := checkExtraField(name); err != nil {
+					bad(f, "%v", err)
+					continue
+				}
+				_, isInt := atoiField(value)
+				e.Constants = append(e.Constants, Constant{Field: name, Value: value, Int: isInt})
+			}
 		case key == "level":
 			e.Levels = 0
 			for _, l := range splitList(val) {
@@ -586,7 +617,7 @@ func (d *draft) apply(s *stanza, v *vocab) []error {
 		case key == "code":
 			bad(f, "code may appear only once, at the start of a stanza")
 		default:
-			bad(f, "unknown key; expected one of: name, family, category, event.kind, event.category, event.type, event.action, event.outcome, severity, level, attack, tags, source, template, fields, description.en, description.ja, remediation.en, remediation.ja, remediation.<platform>.<en|ja>, summary.en, summary.ja, action.en, action.ja, enabled")
+			bad(f, "unknown key; expected one of: name, family, category, event.kind, event.category, event.type, event.action, event.outcome, severity, level, attack, tags, source, template, fields, description.en, description.ja, remediation.en, remediation.ja, remediation.<platform>.<en|ja>, summary.en, summary.ja, action.en, action.ja, set, enabled")
 		}
 	}
 	return errs
@@ -644,6 +675,15 @@ func (d *draft) finish(v *vocab) []error {
 			e.Templates = append(e.Templates, t)
 		}
 	}
+	for _, k := range e.Constants {
+		for _, t := range e.Templates {
+			for _, sl := range t.slots {
+				if sl.v != nil && sl.v.Dest == DestExtra && sl.v.Field == k.Field || sl.group != nil && sl.group.Field == k.Field {
+					at("set: %s is also written by a capture of template %q", k.Field, t.Text)
+				}
+			}
+		}
+	}
 	for _, t := range e.Techniques {
 		id, _, sub := strings.Cut(t, ".")
 		if !slices.Contains(e.TechniqueIDs, id) {
@@ -654,6 +694,21 @@ func (d *draft) finish(v *vocab) []error {
 		}
 	}
 	return errs
+}
+
+// atoiField reads a short decimal number.
+func atoiField(s string) (int, bool) {
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	n := 0
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
 }
 
 func expectedTypes(cats []string) string {

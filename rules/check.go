@@ -95,7 +95,7 @@ func (c *Catalog) checkAmbiguity() ErrorList {
 					continue
 				}
 				for _, o := range m.candidates(line) {
-					if o.Entry == e || o.Elided || !c.sharePrograms(e.family, o.Entry.family) {
+					if o.Entry == e || o.Elided || !c.sharePrograms(e.family, o.Entry.family) || e.Levels&o.Entry.Levels == 0 && e.Levels != 0 && o.Entry.Levels != 0 {
 						continue
 					}
 					s, ok := m.score(o, line)

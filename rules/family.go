@@ -247,3 +247,39 @@ func (c *Catalog) ProgramFamily(program []byte) string {
 	}
 	return ""
 }
+
+// programCache remembers the families of the last few programs a
+// Matcher saw: lines come in runs from one program, and the lookup by
+// name costs more than the compare.
+type programCache struct {
+	entries [4]struct {
+		name [32]byte
+		n    int8 // length of name; -1 when unused
+		set  FamilySet
+	}
+	next int
+}
+
+// Families is Catalog.FamiliesOf with a small cache.
+func (m *Matcher) Families(program []byte) FamilySet {
+	if len(program) == 0 {
+		return AllFamilies
+	}
+	pc := &m.programs
+	if len(program) <= len(pc.entries[0].name) {
+		for i := range pc.entries {
+			e := &pc.entries[i]
+			if int(e.n) == len(program) && string(e.name[:e.n]) == string(program) {
+				return e.set
+			}
+		}
+	}
+	set := m.cat.FamiliesOf(program)
+	if len(program) <= len(pc.entries[0].name) {
+		e := &pc.entries[pc.next]
+		pc.next = (pc.next + 1) % len(pc.entries)
+		e.n = int8(copy(e.name[:], program))
+		e.set = set
+	}
+	return set
+}

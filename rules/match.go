@@ -18,10 +18,13 @@ const MaxMatchLen = 8 << 10
 // four bytes; failing that, under every text it can end with; failing
 // that, in a short list tried for every message.
 type index struct {
-	prefix   table      // by a four-byte start
-	suffix   table      // by a four-byte end
-	short    []shortKey // shorter starts and ends, compared directly
-	floating bucket
+	prefix table      // by a four-byte start
+	suffix table      // by a four-byte end
+	short  []shortKey // shorter starts and ends, compared directly
+	// shortFirst and shortLast say which first and last bytes some short
+	// key starts or ends with, so that most messages skip the list.
+	shortFirst, shortLast [256]bool
+	floating              bucket
 }
 
 // bucket holds templates best-possible first, laid out contiguously with
@@ -31,6 +34,7 @@ type bucket []slotEntry
 type slotEntry struct {
 	maxRank int
 	fam     FamilySet
+	levels  Levels
 	prefix  string
 	t       *Template
 }
@@ -39,7 +43,7 @@ func newBucket(ts []*Template) bucket {
 	sortBucket(ts)
 	b := make(bucket, len(ts))
 	for i, t := range ts {
-		b[i] = slotEntry{t.maxRank, t.Entry.family, t.prefix, t}
+		b[i] = slotEntry{t.maxRank, t.family, t.levels, t.prefix, t}
 	}
 	return b
 }
@@ -121,6 +125,11 @@ func buildIndex(entries []*Entry) index {
 			switch {
 			case len(k) < 4:
 				ix.short = append(ix.short, shortKey{k, fromEnd, t})
+				if fromEnd {
+					ix.shortLast[k[len(k)-1]] = true
+				} else {
+					ix.shortFirst[k[0]] = true
+				}
 			case fromEnd:
 				suffix[keyOf([]byte(k))] = append(suffix[keyOf([]byte(k))], t)
 			default:
@@ -294,6 +303,15 @@ type Matcher struct {
 	// text being matched within the message given to Match.
 	fams FamilySet
 	base int
+	// withLevel is set while the text still starts with its level, and
+	// penalty is the rank that level's literal bytes must not earn.
+	withLevel bool
+	penalty   int
+	// everyTemplate makes the matcher try every template instead of
+	// using the index, so that tests can check the index changes nothing.
+	everyTemplate bool
+	// programs caches Families by program name.
+	programs programCache
 	// needle[i] caches whether the current message holds the catalog's
 	// needle i: valid when needleGen[i] == gen.
 	needleGen []uint32
@@ -368,11 +386,16 @@ func (m *Matcher) MatchIn(msg []byte, in Input, r *Result) bool {
 		r.Level = LevelFatal
 	}
 	m.fams = in.Families
-	if off > 0 {
-		// Templates copied from a manual may keep the level.
-		m.attempt(msg, 0, r)
-	}
 	m.attempt(body, off, r)
+	if off > 0 {
+		// Templates copied from a manual may keep the level. The level's
+		// bytes earn no rank, so such a template wins only when the rest
+		// of it is more specific; entries restricted to a level match the
+		// text after it, so that "error: " is never taken for a function.
+		m.withLevel, m.penalty = true, off
+		m.attempt(msg, 0, r)
+		m.withLevel, m.penalty = false, 0
+	}
 	// A message that matched an entry of its own wording is done; one
 	// that matched nothing, or only a generic entry for internal errors,
 	// may match better without the parts OpenSSH's log functions add.
@@ -404,6 +427,14 @@ func (m *Matcher) attempt(text []byte, base int, r *Result) bool {
 	}
 	m.base = base
 	before := r.rank
+	if m.everyTemplate {
+		for _, e := range m.cat.entries {
+			for _, t := range e.Templates {
+				m.tryOne(t, text, r)
+			}
+		}
+		return r.rank > before
+	}
 	ix := &m.cat.index
 	if len(text) >= 4 {
 		if b := ix.prefix.get(keyOf(text[:4])); b != nil {
@@ -413,13 +444,15 @@ func (m *Matcher) attempt(text []byte, base int, r *Result) bool {
 			m.try(b, text, r)
 		}
 	}
-	for i := range ix.short {
-		k := &ix.short[i]
-		if len(text) < len(k.text) {
-			continue
-		}
-		if k.fromEnd && string(text[len(text)-len(k.text):]) == k.text || !k.fromEnd && string(text[:len(k.text)]) == k.text {
-			m.tryOne(k.t, text, r)
+	if len(text) > 0 && (ix.shortFirst[text[0]] || ix.shortLast[text[len(text)-1]]) {
+		for i := range ix.short {
+			k := &ix.short[i]
+			if len(text) < len(k.text) {
+				continue
+			}
+			if k.fromEnd && string(text[len(text)-len(k.text):]) == k.text || !k.fromEnd && string(text[:len(k.text)]) == k.text {
+				m.tryOne(k.t, text, r)
+			}
 		}
 	}
 	m.try(ix.floating, text, r)
@@ -504,16 +537,17 @@ var sshErrors = []string{
 
 // try runs the templates of one bucket, best-possible first. Templates
 // of a bucket often share their prefix (interned when compiled), so the
-// last comparison is reused.
+// last comparison is reused. The cheap tests run inline; only a
+// template that passes them all is run.
 func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 	var lastPrefix *byte
 	lastLen, lastOK := -1, false
 	for i := range b {
 		s := &b[i]
-		if s.maxRank <= r.rank {
+		if s.maxRank-m.penalty <= r.rank {
 			return
 		}
-		if s.fam&m.fams == 0 {
+		if s.fam&m.fams == 0 || s.levels != 0 && (m.withLevel || s.levels&r.Level == 0) {
 			continue
 		}
 		// Substrings share memory: equal pointers need equal lengths too.
@@ -521,15 +555,22 @@ func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 			lastPrefix, lastLen = p, len(s.prefix)
 			lastOK = len(s.prefix) <= len(msg) && string(msg[:len(s.prefix)]) == s.prefix
 		}
-		if lastOK {
-			m.tryOne(s.t, msg, r)
+		if !lastOK {
+			continue
+		}
+		t := s.t
+		if len(t.suffix) > 0 && (len(t.suffix) > len(msg) || string(msg[len(msg)-len(t.suffix):]) != t.suffix) {
+			continue
+		}
+		if m.hasNeedles(msg, t.needles) {
+			m.run(t, msg, r)
 		}
 	}
 }
 
 // tryOne runs one template and keeps its match if it ranks higher.
 func (m *Matcher) tryOne(t *Template, msg []byte, r *Result) {
-	if t.maxRank <= r.rank || t.Entry.family&m.fams == 0 || t.Entry.Levels != 0 && t.Entry.Levels&r.Level == 0 {
+	if t.maxRank-m.penalty <= r.rank || t.family&m.fams == 0 || t.levels != 0 && (m.withLevel || t.levels&r.Level == 0) {
 		return
 	}
 	if len(t.prefix) > len(msg) || string(msg[:len(t.prefix)]) != t.prefix {
@@ -538,14 +579,20 @@ func (m *Matcher) tryOne(t *Template, msg []byte, r *Result) {
 	if len(t.suffix) > len(msg) || string(msg[len(msg)-len(t.suffix):]) != t.suffix {
 		return
 	}
-	if !m.hasNeedles(msg, t.needles) {
-		return
+	if m.hasNeedles(msg, t.needles) {
+		m.run(t, msg, r)
 	}
+}
+
+// run matches a template whose prefix, suffix and needles are known to
+// be in msg, and keeps the match if it ranks higher than r's.
+func (m *Matcher) run(t *Template, msg []byte, r *Result) {
 	score, ok := m.vm.run(&t.prog, len(t.slots), msg)
-	if !ok || t.rank(score) <= r.rank {
+	rank := t.rank(score) - m.penalty
+	if !ok || rank <= r.rank {
 		return
 	}
-	r.Entry, r.Template, r.rank = t.Entry, t, t.rank(score)
+	r.Entry, r.Template, r.rank = t.Entry, t, rank
 	r.ncaps = 0
 	for k, s := range t.slots {
 		start, end := m.vm.caps[2*k], m.vm.caps[2*k+1]

@@ -61,8 +61,11 @@ type jsonEntry struct {
 	Tags                []string            `json:"tags,omitempty"`
 	Sources             []string            `json:"sources"`
 	Templates           []string            `json:"templates"`
+	Level               []string            `json:"level,omitempty"`
 	Description         jsonText            `json:"description"`
 	Remediation         jsonText            `json:"remediation"`
+	Summary             jsonText            `json:"summary"`
+	Action              jsonText            `json:"action"`
 	PlatformRemediation map[string]jsonText `json:"platform_remediation,omitempty"`
 }
 
@@ -71,7 +74,8 @@ func writeJSON(w io.Writer, cat *rules.Catalog) error {
 	for _, e := range cat.Entries() {
 		j := jsonEntry{Code: e.Code, Name: e.Name, Family: e.Family, Category: e.Category,
 			Severity: e.Severity.String(), Attack: e.Techniques, Tags: e.Tags, Sources: e.Sources,
-			Description: jsonText(e.Description), Remediation: jsonText(e.Remediation)}
+			Description: jsonText(e.Description), Remediation: jsonText(e.Remediation),
+			Summary: jsonText(e.Summary), Action: jsonText(e.ActionText), Level: levelNames(e.Levels)}
 		j.Event.Kind, j.Event.Category, j.Event.Type = e.Kind, e.Categories, e.Types
 		j.Event.Action, j.Event.Outcome, j.Event.Severity = e.Action, e.Outcome, e.Severity.Number()
 		for _, t := range e.Templates {
@@ -93,19 +97,39 @@ func writeJSON(w io.Writer, cat *rules.Catalog) error {
 	return enc.Encode(out)
 }
 
+func levelNames(l rules.Levels) []string {
+	var out []string
+	if l&rules.LevelError != 0 {
+		out = append(out, "error")
+	}
+	if l&rules.LevelFatal != 0 {
+		out = append(out, "fatal")
+	}
+	return out
+}
+
 var familyTitles = map[string]string{
-	"openssh":    "OpenSSH server (sshd, sshd-session)",
+	"openssh":    "OpenSSH server (sshd, sshd-session, sshd-auth)",
 	"ax-sshd":    "AX-series switch sshd",
 	"tectia":     "SSH Tectia server",
 	"openvpn":    "OpenVPN and the remote-access VPN gateway",
 	"ssh-client": "ssh client",
 	"firewall":   "Host firewall",
 	"pam":        "PAM modules",
-	"syslog":     "System services",
+	"syslog":     "System services and the syslog daemon",
+	"sudo":       "sudo",
+	"su":         "su and runuser",
+	"accounts":   "User and group management (shadow-utils)",
+	"logind":     "systemd-logind sessions",
 	"custom":     "User rules",
 }
 
-var familyOrder = []string{"openssh", "ax-sshd", "pam", "tectia", "openvpn", "ssh-client", "firewall", "syslog", "custom"}
+func familyTitle(name string) string {
+	if t, ok := familyTitles[name]; ok {
+		return t
+	}
+	return name
+}
 
 // writeMarkdown renders the catalog as docs/catalog.md, in both languages.
 func writeMarkdown(w io.Writer, cat *rules.Catalog) {
@@ -119,20 +143,23 @@ func writeMarkdown(w io.Writer, cat *rules.Catalog) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%d entries. Every entry has a stable code, ECS event fields, a severity, and a description and remediation in English and Japanese.\n", len(cat.Entries()))
 	fmt.Fprintf(w, "全%d件。各エントリは固定のコード、ECSイベントフィールド、重大度、英語と日本語の説明と対処を持ちます。\n\n", len(cat.Entries()))
-	fmt.Fprintln(w, "| Family | Entries |")
-	fmt.Fprintln(w, "|---|---|")
-	for _, f := range familyOrder {
-		if n := len(byFamily[f]); n > 0 {
-			fmt.Fprintf(w, "| [%s](#%s) | %d |\n", familyTitles[f], anchor(familyTitles[f]), n)
+	fmt.Fprintln(w, "An entry applies only to lines written by its family's programs; a line with no program is matched against every family.")
+	fmt.Fprintln(w, "エントリは、そのファミリーのプログラムが書いた行にだけ適用されます。プログラム名のない行は全ファミリーと照合します。")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| Family | Programs | Entries |")
+	fmt.Fprintln(w, "|---|---|---|")
+	for _, f := range cat.Families() {
+		if n := len(byFamily[f.Name]); n > 0 {
+			fmt.Fprintf(w, "| [%s](#%s) | %s | %d |\n", familyTitle(f.Name), anchor(familyTitle(f.Name)), escapeCell(strings.Join(f.Programs, ", ")), n)
 		}
 	}
 	fmt.Fprintln(w)
-	for _, f := range familyOrder {
-		entries := byFamily[f]
+	for _, f := range cat.Families() {
+		entries := byFamily[f.Name]
 		if len(entries) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "## %s\n\n", familyTitles[f])
+		fmt.Fprintf(w, "## %s\n\n", familyTitle(f.Name))
 		for _, e := range entries {
 			writeEntry(w, e)
 		}
@@ -175,6 +202,9 @@ func writeEntry(w io.Writer, e *rules.Entry) {
 	fmt.Fprintf(w, "| | |\n|---|---|\n")
 	fmt.Fprintf(w, "| Severity | %s (%d) |\n", e.Severity, e.Severity.Number())
 	fmt.Fprintf(w, "| Category | %s |\n", e.Category)
+	if l := levelNames(e.Levels); len(l) > 0 {
+		fmt.Fprintf(w, "| Level | only lines logged at %s |\n", strings.Join(l, ", "))
+	}
 	fmt.Fprintf(w, "| ECS | kind `%s`, category `%s`, type `%s`, action `%s`, outcome `%s` |\n",
 		e.Kind, strings.Join(e.Categories, ","), strings.Join(e.Types, ","), e.Action, e.Outcome)
 	if len(e.Techniques) > 0 {
@@ -192,6 +222,10 @@ func writeEntry(w io.Writer, e *rules.Entry) {
 	}
 	fmt.Fprintln(w, "```")
 	fmt.Fprintln(w)
+	if e.Summary.En != "" {
+		fmt.Fprintf(w, "**Summary.** %s  \n**Action.** %s\n\n", e.Summary.En, e.ActionText.En)
+		fmt.Fprintf(w, "**要約** %s  \n**対応** %s\n\n", e.Summary.Ja, e.ActionText.Ja)
+	}
 	fmt.Fprintf(w, "**Description.** %s\n\n", para(e.Description.En))
 	fmt.Fprintf(w, "**説明** %s\n\n", para(e.Description.Ja))
 	fmt.Fprintf(w, "**Remediation.** %s\n\n", para(e.Remediation.En))

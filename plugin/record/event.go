@@ -211,7 +211,7 @@ func (x *Enricher) Unclassified(reason string, f *Fields) *Event {
 // input tells the matcher which families may have written the line:
 // those of its program, or of the envelope when that says more.
 func (x *Enricher) input(env *parser.Envelope) rules.Input {
-	in := rules.Input{Families: x.cat.FamiliesOf(env.Program), Severity: env.Severity}
+	in := rules.Input{Families: x.matcher.Families(env.Program), Severity: env.Severity}
 	switch env.Format {
 	case parser.FormatVPNGateway, parser.FormatOpenVPN:
 		if len(env.Program) == 0 {

@@ -410,7 +410,8 @@ func platformOf(env *parser.Envelope) (string, uint32) {
 		return "tectia", 3
 	}
 	switch env.Format {
-	case parser.FormatRFC3164, parser.FormatRFC5424, parser.FormatISO, parser.FormatStructured, parser.FormatKernel, parser.FormatOpenVPN:
+	case parser.FormatRFC3164, parser.FormatRFC5424, parser.FormatISO, parser.FormatStructured, parser.FormatKernel, parser.FormatOpenVPN,
+		parser.FormatJournald, parser.FormatHeaderless:
 		return "linux", 4
 	}
 	return "", 0
@@ -442,6 +443,14 @@ func classifyHost(b []byte, t rules.Type) hostValue {
 	}
 	if ip, ok := parseIPv4(b); ok {
 		return hostValue{ip: ip, text: b}
+	}
+	// Only an address with a colon is left for netip, whose failures
+	// allocate: a dotted quad was read above, and a name has none.
+	if bytes.IndexByte(b, ':') < 0 {
+		if t != rules.TypeIP && validHostname(b) {
+			return hostValue{domain: b}
+		}
+		return hostValue{}
 	}
 	if ip, err := netip.ParseAddr(view(b)); err == nil {
 		if ip.Is4() {
@@ -1038,6 +1047,12 @@ func (w *writer) namespace(taken Taken, f *fragments) {
 	if env.Tunnel != nil {
 		w.bytes("tunnel", env.Tunnel)
 	}
+	if env.Module != nil {
+		w.bytes("tag_module", env.Module)
+	}
+	if env.MsgID != nil {
+		w.bytes("syslog_msgid", env.MsgID)
+	}
 	if env.Switch > 0 {
 		w.int("switch", env.Switch)
 	}
@@ -1106,6 +1121,14 @@ func (w *writer) staticNamespace() {
 	}
 	w.str("family", e.Family)
 	w.str("severity", e.Severity.String())
+	for _, k := range e.Constants {
+		if k.Int {
+			n, _ := strconv.Atoi(k.Value)
+			w.int(k.Field, n)
+		} else {
+			w.str(k.Field, k.Value)
+		}
+	}
 	rem := e.Remedy(w.r.platform)
 	switch w.opts.Lang {
 	case LangEN:

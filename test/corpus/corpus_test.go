@@ -6,6 +6,7 @@ package corpus
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -79,7 +80,9 @@ func enrich(x *record.Enricher, line string) (map[string]string, error) {
 	x.Write(&enc, ev, record.Taken{})
 	enc.Buf = append(enc.Buf, '}')
 	var m map[string]any
-	if err := json.Unmarshal(enc.Buf, &m); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(enc.Buf))
+	dec.UseNumber() // numbers compare as written, not as floats
+	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("record is not JSON: %v: %s", err, enc.Buf)
 	}
 	out := map[string]string{}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 )
 
 var users = []string{"root", "admin", "ubuntu", "test", "oracle", "postgres", "git", "deploy", "staff", "user01", "tanaka", "operator", "guest", "pi", "ftpuser"}
@@ -137,18 +138,23 @@ func (g *Gen) MixedLine(b []byte) []byte {
 		g.buf = fmt.Appendf(g.buf, "2024-06-16T%02d:%02d:%02d.%06d+09:00 %s sshd[%d]: %s", g.sec/3600%24, g.sec/60%60, g.sec%60, g.r.IntN(1000000), g.pick(hosts), g.pid(), g.sshdMessage())
 	case n < 82:
 		g.syslog("openvpn", 812)
-		u, ip, p := g.pick(users), g.ip(), g.port()
+		// OpenVPN's client prefix is cn/addr:port, but an IPv6 address
+		// is printed without its port (mroute_addr_print).
+		u, peer := g.pick(users), g.ip()
+		if !strings.Contains(peer, ":") {
+			peer += ":" + strconv.Itoa(g.port())
+		}
 		switch g.r.IntN(5) {
 		case 0:
-			g.buf = fmt.Appendf(g.buf, "%s/%s:%d MULTI_sva: pool returned IPv4=10.8.0.%d, IPv6=(Not enabled)", u, ip, p, g.r.IntN(250)+2)
+			g.buf = fmt.Appendf(g.buf, "%s/%s MULTI_sva: pool returned IPv4=10.8.0.%d, IPv6=(Not enabled)", u, peer, g.r.IntN(250)+2)
 		case 1:
-			g.buf = fmt.Appendf(g.buf, "%s:%d TLS: Username/Password authentication succeeded for username '%s'", ip, p, u)
+			g.buf = fmt.Appendf(g.buf, "%s TLS: Username/Password authentication succeeded for username '%s'", peer, u)
 		case 2:
-			g.buf = fmt.Appendf(g.buf, "%s:%d TLS Error: TLS handshake failed", ip, p)
+			g.buf = fmt.Appendf(g.buf, "%s TLS Error: TLS handshake failed", peer)
 		case 3:
-			g.buf = fmt.Appendf(g.buf, "%s/%s:%d SIGUSR1[soft,connection-reset] received, client-instance restarting", u, ip, p)
+			g.buf = fmt.Appendf(g.buf, "%s/%s SIGUSR1[soft,connection-reset] received, client-instance restarting", u, peer)
 		default:
-			g.buf = fmt.Appendf(g.buf, "%s/%s:%d SENT CONTROL [%s]: 'PUSH_REPLY,route 192.168.10.0 255.255.255.0,route-gateway 10.8.0.1,topology subnet,ping 10,ping-restart 60,ifconfig 10.8.0.%d 255.255.255.0,peer-id 0,cipher AES-256-GCM' (status=1)", u, ip, p, u, g.r.IntN(250)+2)
+			g.buf = fmt.Appendf(g.buf, "%s/%s SENT CONTROL [%s]: 'PUSH_REPLY,route 192.168.10.0 255.255.255.0,route-gateway 10.8.0.1,topology subnet,ping 10,ping-restart 60,ifconfig 10.8.0.%d 255.255.255.0,peer-id 0,cipher AES-256-GCM' (status=1)", u, peer, u, g.r.IntN(250)+2)
 		}
 	case n < 87:
 		g.sec++
