@@ -11,9 +11,11 @@ BENCHTIME ?= 1s
 
 CC        ?= cc
 PLUGIN    := $(BUILD)/out_sshenrich.so
+PASSTHRU  := $(BUILD)/out_passthrough.so
 HOST      := $(BUILD)/fbhost
+FBRUNS    ?= 3
 
-.PHONY: all build plugin host test race fuzz soak bench lint run catalog compare clean
+.PHONY: all build plugin passthrough host test race fuzz soak bench bench-fluentbit lint run catalog compare clean
 
 all: build plugin host
 
@@ -24,6 +26,11 @@ build:
 # "flb-" as a C plugin, hence out_sshenrich.so.
 plugin:
 	$(GO) build -buildmode=c-shared -o $(PLUGIN) ./plugin
+
+# The pass-through Go output of test/passthrough (decode and re-emit
+# unchanged), the yardstick of the benchmarks.
+passthrough:
+	$(GO) build -buildmode=c-shared -o $(PASSTHRU) ./test/passthrough
 
 # The host program that drives the plugin as Fluent Bit's Go proxy does.
 host: $(HOST)
@@ -73,6 +80,16 @@ bench:
 	$(GO) test -run '^$$' -bench 'Core|Naive' -benchmem -benchtime $(BENCHTIME) ./test/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rules/ ./plugin/ ./plugin/record/ ./plugin/chunk/
 	$(GO) test -run '^$$' -bench HostForward -benchtime 3x ./test/
+
+# The plugin's CPU cost inside a real Fluent Bit (on PATH, or
+# FLUENT_BIT=path): 200k sshd lines through tail -> file, the parser
+# filter with sshd regexes, the pass-through plugin and sshenrich, FBRUNS
+# runs each (not part of CI; a few minutes). Skipped without a Fluent Bit.
+bench-fluentbit:
+	@FB="$${FLUENT_BIT:-$$(command -v fluent-bit 2>/dev/null)}"; \
+	if [ -z "$$FB" ]; then echo "bench-fluentbit: skipped: no fluent-bit on the PATH and FLUENT_BIT is not set"; exit 0; fi; \
+	$(MAKE) --no-print-directory plugin passthrough && \
+	$(GO) run ./test/fbbench -fluent-bit "$$FB" -runs $(FBRUNS) -plugin $(PLUGIN) -passthrough $(PASSTHRU)
 
 $(LINT):
 	GOBIN=$(abspath $(BUILD)/bin) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(LINT_VER)
