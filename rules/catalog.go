@@ -148,6 +148,7 @@ type Template struct {
 
 	family     FamilySet // the entry's, copied for the matcher
 	levels     Levels    // the entry's
+	sensitive  bool      // see numberSensitive
 	prog       program
 	slots      []slot
 	maxScore   int

@@ -2,9 +2,9 @@ package rules
 
 import (
 	"bufio"
-	"maps"
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"

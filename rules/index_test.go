@@ -29,16 +29,24 @@ func TestIndexFindsTheBest(t *testing.T) {
 	for _, row := range readTSV(t, "testdata/examples/*.tsv") {
 		lines = append(lines, row.cols[1])
 	}
-	indexed, every := c.NewMatcher(), c.NewMatcher()
-	every.everyTemplate = true
-	var r1, r2 Result
+	indexed, every, uncached := c.NewMatcher(), c.NewMatcher(), c.NewMatcher()
+	every.everyTemplate, every.shapes, uncached.shapes = true, nil, nil
+	var r1, r2, r3 Result
 	for _, prog := range append(onePerFamily(c), "") {
 		in := Input{Families: c.FamiliesOf([]byte(prog)), Severity: -1}
 		for _, line := range lines {
-			indexed.MatchIn([]byte(line), in, &r1)
 			every.MatchIn([]byte(line), in, &r2)
-			if r1.rank != r2.rank || r1.Function != r2.Function || r1.ErrorText != r2.ErrorText {
-				t.Errorf("%s: %q: index gives %s (rank %d), every template gives %s (rank %d)", prog, line, r1.Code(), r1.rank, r2.Code(), r2.rank)
+			// The uncached index, and the cached one twice: the second
+			// time the line's shape is known.
+			uncached.MatchIn([]byte(line), in, &r3)
+			for pass := range 2 {
+				indexed.MatchIn([]byte(line), in, &r1)
+				if r1.rank != r2.rank || r1.Function != r2.Function || r1.ErrorText != r2.ErrorText || r1.ncaps != r2.ncaps {
+					t.Errorf("%s: %q (pass %d): index gives %s (rank %d), every template gives %s (rank %d)", prog, line, pass, r1.Code(), r1.rank, r2.Code(), r2.rank)
+				}
+			}
+			if r3.rank != r2.rank {
+				t.Errorf("%s: %q: uncached index gives %s (rank %d), every template gives %s (rank %d)", prog, line, r3.Code(), r3.rank, r2.Code(), r2.rank)
 			}
 		}
 	}

@@ -32,18 +32,19 @@ type index struct {
 type bucket []slotEntry
 
 type slotEntry struct {
-	maxRank int
-	fam     FamilySet
-	levels  Levels
-	prefix  string
-	t       *Template
+	maxRank   int
+	fam       FamilySet
+	levels    Levels
+	sensitive bool // see numberSensitive
+	prefix    string
+	t         *Template
 }
 
 func newBucket(ts []*Template) bucket {
 	sortBucket(ts)
 	b := make(bucket, len(ts))
 	for i, t := range ts {
-		b[i] = slotEntry{t.maxRank, t.family, t.levels, t.prefix, t}
+		b[i] = slotEntry{t.maxRank, t.family, t.levels, t.sensitive, t.prefix, t}
 	}
 	return b
 }
@@ -310,6 +311,9 @@ type Matcher struct {
 	// everyTemplate makes the matcher try every template instead of
 	// using the index, so that tests can check the index changes nothing.
 	everyTemplate bool
+	// shapes caches the winner by message shape; nil turns it off.
+	shapes *shapeCache
+	inBody bool // the search is on the message's body form
 	// programs caches Families by program name.
 	programs programCache
 	// needle[i] caches whether the current message holds the catalog's
@@ -326,8 +330,13 @@ func (c *Catalog) NewMatcher() *Matcher {
 		vm:        vm{stack: make([]frame, 0, 64)},
 		needleGen: make([]uint32, len(c.needles)),
 		needleHit: make([]bool, len(c.needles)),
+		shapes:    &shapeCache{slots: make([]shapeSlot, shapeSlots)},
 	}
 }
+
+// NoShapeCache turns the matcher's shape cache off, so that every
+// message is searched: for benchmarks and tests of the search itself.
+func (m *Matcher) NoShapeCache() { m.shapes = nil }
 
 const (
 	preauthSuffix  = " [preauth]"
@@ -386,36 +395,118 @@ func (m *Matcher) MatchIn(msg []byte, in Input, r *Result) bool {
 		r.Level = LevelFatal
 	}
 	m.fams = in.Families
+	sc := m.shapes
+	if sc != nil {
+		sc.shapeOf(msg)
+		if e := sc.lookup(in.Families, r.Level); e != nil && m.replay(e, msg, body, off, r) {
+			return r.Entry != nil
+		}
+		sc.begin()
+	}
+	form := m.search(msg, body, off, in, r)
+	if sc != nil {
+		sc.store(in.Families, r.Level, r.Template, form, r.rank)
+	}
+	return r.Entry != nil
+}
+
+// search finds the best template for msg, whose level prefix (if any)
+// ends at off, and reports which form of the message it matched.
+func (m *Matcher) search(msg, body []byte, off int, in Input, r *Result) uint8 {
+	form := formBody
+	m.inBody = true
 	m.attempt(body, off, r)
+	m.inBody = false
 	if off > 0 {
 		// Templates copied from a manual may keep the level. The level's
 		// bytes earn no rank, so such a template wins only when the rest
 		// of it is more specific; entries restricted to a level match the
 		// text after it, so that "error: " is never taken for a function.
 		m.withLevel, m.penalty = true, off
-		m.attempt(msg, 0, r)
+		if m.attempt(msg, 0, r) {
+			form = formWhole
+		}
 		m.withLevel, m.penalty = false, 0
 	}
 	// A message that matched an entry of its own wording is done; one
 	// that matched nothing, or only a generic entry for internal errors,
 	// may match better without the parts OpenSSH's log functions add.
 	if in.Families&m.cat.openssh == 0 || r.Entry != nil && r.Entry.Levels == 0 {
-		return r.Entry != nil
+		return form
 	}
 	fn := functionPrefix(body)
 	if fn > 0 && m.attempt(body[fn:], off+fn, r) {
-		r.Function = Span{off, off + fn - 2}
+		r.Function, form = Span{off, off + fn - 2}, formFunction
 	}
 	if e := sshErrorSuffix(body); e > 0 {
 		stem := body[:len(body)-e]
 		if m.attempt(stem, off, r) {
-			r.Function, r.ErrorText = Span{}, Span{off + len(stem) + 2, off + len(body)}
+			r.Function, r.ErrorText, form = Span{}, Span{off + len(stem) + 2, off + len(body)}, formSuffix
 		}
 		if fn > 0 && fn < len(stem) && m.attempt(stem[fn:], off+fn, r) {
-			r.Function, r.ErrorText = Span{off, off + fn - 2}, Span{off + len(stem) + 2, off + len(body)}
+			r.Function, r.ErrorText, form = Span{off, off + fn - 2}, Span{off + len(stem) + 2, off + len(body)}, formBoth
 		}
 	}
-	return r.Entry != nil
+	return form
+}
+
+// replay runs the template a line of the same shape matched, on the
+// same form of this message. It reports false, leaving r as it was,
+// when the template does not match after all; MatchIn then searches.
+func (m *Matcher) replay(e *shapeSlot, msg, body []byte, off int, r *Result) bool {
+	if e.t != nil && !m.replayWinner(e, msg, body, off, r) {
+		return false
+	}
+	if e.nCheck > 0 {
+		// Templates that tell numbers apart, tried on the body as the
+		// search would.
+		if m.gen++; m.gen == 0 {
+			clear(m.needleGen)
+			m.gen = 1
+		}
+		m.base = off
+		for _, t := range e.recheck[:e.nCheck] {
+			if m.tryOne(t, body, r) && (e.form != formBody) {
+				r.Function, r.ErrorText = Span{}, Span{}
+			}
+		}
+	}
+	return true
+}
+
+// replayWinner runs a shape's winner on its form of the message.
+func (m *Matcher) replayWinner(e *shapeSlot, msg, body []byte, off int, r *Result) bool {
+	text, base, penalty := body, off, 0
+	var fn, suffix int
+	switch e.form {
+	case formWhole:
+		text, base, penalty = msg, 0, off
+	case formFunction, formBoth:
+		if fn = functionPrefix(body); fn == 0 {
+			return false
+		}
+	}
+	if e.form == formSuffix || e.form == formBoth {
+		if suffix = sshErrorSuffix(body); suffix == 0 || fn >= len(body)-suffix {
+			return false
+		}
+		text = body[:len(body)-suffix]
+	}
+	text = text[fn:]
+	base += fn
+	score, ok := m.vm.run(&e.t.prog, len(e.t.slots), text)
+	if !ok {
+		return false
+	}
+	m.base = base
+	m.keep(e.t, e.t.rank(score)-penalty, r)
+	if fn > 0 {
+		r.Function = Span{off, off + fn - 2}
+	}
+	if suffix > 0 {
+		r.ErrorText = Span{off + len(body) - suffix + 2, off + len(body)}
+	}
+	return true
 }
 
 // attempt matches text, which starts at offset base of the message, and
@@ -550,6 +641,9 @@ func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 		if s.fam&m.fams == 0 || s.levels != 0 && (m.withLevel || s.levels&r.Level == 0) {
 			continue
 		}
+		if s.sensitive && m.shapes != nil && m.shapes.mayStart(msg, s.t.prefix, m.base) {
+			m.shapes.met(s.t, s.maxRank-m.penalty, m.inBody)
+		}
 		// Substrings share memory: equal pointers need equal lengths too.
 		if p := unsafe.StringData(s.prefix); p != lastPrefix || len(s.prefix) != lastLen {
 			lastPrefix, lastLen = p, len(s.prefix)
@@ -568,30 +662,42 @@ func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 	}
 }
 
-// tryOne runs one template and keeps its match if it ranks higher.
-func (m *Matcher) tryOne(t *Template, msg []byte, r *Result) {
+// tryOne runs one template and keeps its match if it ranks higher,
+// which it reports.
+func (m *Matcher) tryOne(t *Template, msg []byte, r *Result) bool {
 	if t.maxRank-m.penalty <= r.rank || t.family&m.fams == 0 || t.levels != 0 && (m.withLevel || t.levels&r.Level == 0) {
-		return
+		return false
+	}
+	if t.sensitive && m.shapes != nil && m.shapes.mayStart(msg, t.prefix, m.base) {
+		m.shapes.met(t, t.maxRank-m.penalty, m.inBody)
 	}
 	if len(t.prefix) > len(msg) || string(msg[:len(t.prefix)]) != t.prefix {
-		return
+		return false
 	}
 	if len(t.suffix) > len(msg) || string(msg[len(msg)-len(t.suffix):]) != t.suffix {
-		return
+		return false
 	}
 	if m.hasNeedles(msg, t.needles) {
-		m.run(t, msg, r)
+		return m.run(t, msg, r)
 	}
+	return false
 }
 
 // run matches a template whose prefix, suffix and needles are known to
-// be in msg, and keeps the match if it ranks higher than r's.
-func (m *Matcher) run(t *Template, msg []byte, r *Result) {
+// be in msg, and keeps the match if it ranks higher than r's, which it
+// reports.
+func (m *Matcher) run(t *Template, msg []byte, r *Result) bool {
 	score, ok := m.vm.run(&t.prog, len(t.slots), msg)
 	rank := t.rank(score) - m.penalty
 	if !ok || rank <= r.rank {
-		return
+		return false
 	}
+	m.keep(t, rank, r)
+	return true
+}
+
+// keep records t's match, whose captures are in the VM, in r.
+func (m *Matcher) keep(t *Template, rank int, r *Result) {
 	r.Entry, r.Template, r.rank = t.Entry, t, rank
 	r.ncaps = 0
 	for k, s := range t.slots {

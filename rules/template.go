@@ -362,6 +362,7 @@ func newTemplate(text string, seq []node, elided bool) (*Template, error) {
 		nodes:      seq,
 	}
 	t.maxRank = t.rank(t.maxScore)
+	t.sensitive = numberSensitive(prog.lits)
 	return t, nil
 }
 

@@ -43,6 +43,23 @@ func BenchmarkCore(b *testing.B) {
 	reportLines(b)
 }
 
+// BenchmarkCoreSearch is BenchmarkCore without the shape cache: every
+// line is searched, as a line of a shape never seen before is.
+func BenchmarkCoreSearch(b *testing.B) {
+	p := parser.New(time.UTC, time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC))
+	m := builtin(b).NewMatcher()
+	m.NoShapeCache()
+	var env parser.Envelope
+	var r rules.Result
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p.Parse(benchLines[i%len(benchLines)], &env)
+		m.MatchIn(env.Message, rules.Input{Families: m.Families(env.Program), Severity: env.Severity}, &r)
+	}
+	reportLines(b)
+}
+
 // BenchmarkCoreAnyProgram matches every line against every family, as
 // for bare messages.
 func BenchmarkCoreAnyProgram(b *testing.B) {

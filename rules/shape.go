@@ -1,0 +1,263 @@
+package rules
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+)
+
+// Log lines repeat: the same message comes again and again with other
+// addresses, ports and pids. The shape cache remembers, for the shape
+// of a message, which template won, so that a line of a known shape
+// runs that one template instead of the search.
+//
+// The shape is the message with every number replaced by one '#': a
+// number is a run of digits with no letter beside it (22, the parts of
+// 203.0.113.45), so that ports, addresses and pids do not make shapes
+// differ, while words (ssh2, sha256, T1110) stay as written.
+//
+// The cache is exact, not a guess. A template whose literals hold no
+// number (see numberSensitive) matches two messages of one shape alike
+// and with the same rank: every capture type admits all digits or none,
+// so such a template cannot tell one number from another. A template with a
+// number in its text (":11: ", "DPT=22") can: the ones a search met
+// that could have outranked its winner are kept with the shape and
+// tried again on each later line of it.
+
+// maxShape bounds the shapes that are cached; longer messages are
+// searched every time.
+const maxShape = 256
+
+// shapeSlots is the size of the direct-mapped cache, per Matcher.
+const shapeSlots = 4096
+
+// Forms of a message a cached template matched, as MatchIn tries them.
+const (
+	formBody     uint8 = iota // after the level prefix
+	formWhole                 // with the level prefix
+	formFunction              // without the function prefix
+	formSuffix                // without the ssh error suffix
+	formBoth                  // without both
+)
+
+// maxRecheck bounds the number-sensitive templates kept with a shape; a
+// shape that needs more is not cached.
+const maxRecheck = 6
+
+type shapeSlot struct {
+	hash, check uint64
+	fams        FamilySet
+	level       Levels
+	form        uint8
+	used        bool
+	recent      bool // used more lately than the other slot of its pair
+	nCheck      uint8
+	t           *Template // nil: no entry matches the shape
+	recheck     [maxRecheck]*Template
+}
+
+type shapeCache struct {
+	slots []shapeSlot
+	// The shape of the message being matched, and its hashes.
+	cur         [maxShape]byte
+	n           int
+	firstNum    int // where in the message its first number starts
+	hash, check uint64
+	ok          bool
+	// The number-sensitive templates the current search met in the body
+	// form, with the best rank they could have reached; and whether it
+	// met any in another form (which makes the shape uncacheable).
+	sens      [maxRecheck]*Template
+	nSens     int
+	sensBest  int
+	sensOther bool
+}
+
+// Two hashes of independent random seeds name a shape: 128 bits, so
+// that two shapes in one process share both with a chance of about
+// n²/2¹²⁸ (no input can aim at it, the seeds being secret), far below
+// that of a memory error. The winner is run on the line in any case.
+var shapeSeed, checkSeed = maphash.MakeSeed(), maphash.MakeSeed()
+
+// shapeOf computes the shape of msg into s.cur and its hashes. A shape
+// is never longer than its message, since '#' stands for a whole number.
+func (s *shapeCache) shapeOf(msg []byte) {
+	if len(msg) > maxShape {
+		s.ok = false
+		return
+	}
+	cur := s.cur[:len(msg)]
+	n := 0
+	s.firstNum = len(msg)
+	for i := 0; i < len(msg); {
+		// Eight bytes at a time while there is no digit among them.
+		for i+8 <= len(msg) {
+			w := binary.LittleEndian.Uint64(msg[i:])
+			if hasDigit(w) {
+				break
+			}
+			binary.LittleEndian.PutUint64(s.cur[n:], w)
+			n, i = n+8, i+8
+		}
+		for i < len(msg) && msg[i]-'0' > 9 {
+			cur[n] = msg[i]
+			n, i = n+1, i+1
+		}
+		if i == len(msg) {
+			break
+		}
+		// A digit: the run of letters and digits around it.
+		k := i
+		for k > 0 && isHexLetter(msg[k-1]) {
+			k--
+		}
+		j, hex := i+1, k < i
+		for j < len(msg) && (msg[j]-'0' <= 9 || isHexLetter(msg[j])) {
+			hex = hex || msg[j]-'0' > 9
+			j++
+		}
+		if k > 0 && isLetter(msg[k-1]) || j < len(msg) && isLetter(msg[j]) || hex && !(k > 0 && msg[k-1] == ':' || j < len(msg) && msg[j] == ':') {
+			// A word (ssh2, sha256), or hex letters away from a colon.
+			n += copy(cur[n:], msg[i:j])
+		} else {
+			n -= i - k
+			cur[n] = '#'
+			n++
+			s.firstNum = min(s.firstNum, k)
+		}
+		i = j
+	}
+	s.n, s.ok = n, true
+	s.hash = maphash.Bytes(shapeSeed, cur[:n])
+	s.check = maphash.Bytes(checkSeed, cur[:n])
+}
+
+// hasDigit reports whether one of the eight bytes of w is an ASCII
+// digit, without a branch per byte: a byte is a digit when adding 0x46
+// carries past 0x7f (it is at least '0') and adding 0x76 does not (it
+// is at most '9'), for bytes below 0x80.
+func hasDigit(w uint64) bool {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	x := w & low7
+	ge0 := (x + 0x5050505050505050) & ^w  // high bit: byte >= '0' (and below 0x80)
+	le9 := ^(x + 0x4646464646464646) & ^w // high bit: byte <= '9'
+	return ge0&le9&0x8080808080808080 != 0
+}
+
+func isHexLetter(c byte) bool { return c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// lookup returns the slot of the current shape for fams and level, or
+// nil. Each shape has two places: its slot and the slot's neighbour.
+func (s *shapeCache) lookup(fams FamilySet, level Levels) *shapeSlot {
+	if !s.ok {
+		return nil
+	}
+	i := s.hash & (shapeSlots - 1)
+	for _, j := range [2]uint64{i, i ^ 1} {
+		e := &s.slots[j]
+		if e.used && e.hash == s.hash && e.check == s.check && e.fams == fams && e.level == level {
+			e.recent = true
+			s.slots[j^1].recent = false
+			return e
+		}
+	}
+	return nil
+}
+
+// mayStart reports whether some message of the current shape could
+// start, at offset base of text, with prefix: whether text and prefix
+// agree up to the message's first number. Bytes before it are the same
+// in every message of the shape.
+func (s *shapeCache) mayStart(text []byte, prefix string, base int) bool {
+	k := 0
+	for k < len(prefix) && k < len(text) && text[k] == prefix[k] {
+		k++
+	}
+	return k == len(prefix) || base+k >= s.firstNum || k == len(text)
+}
+
+// begin readies the cache for a search.
+func (s *shapeCache) begin() { s.nSens, s.sensBest, s.sensOther = 0, 0, false }
+
+// met notes a number-sensitive template the search examined, which
+// could reach rank bound; body says whether in the message's body form.
+func (s *shapeCache) met(t *Template, bound int, body bool) {
+	s.sensBest = max(s.sensBest, bound)
+	switch {
+	case !body:
+		s.sensOther = true
+	case s.nSens < maxRecheck:
+		for _, u := range s.sens[:s.nSens] {
+			if u == t {
+				return
+			}
+		}
+		s.sens[s.nSens] = t
+		s.nSens++
+	default:
+		s.sensOther = true
+	}
+}
+
+// store remembers the current shape's winner, and the number-sensitive
+// templates that could have beaten it on another line of the shape.
+func (s *shapeCache) store(fams FamilySet, level Levels, t *Template, form uint8, rank int) {
+	if !s.ok || s.sensBest > rank && s.sensOther {
+		return
+	}
+	// Of the shape's two places, take the one not used last.
+	i := s.hash & (shapeSlots - 1)
+	if s.slots[i].recent {
+		i ^= 1
+	}
+	e := &s.slots[i]
+	e.recent, s.slots[i^1].recent = true, false
+	e.used, e.hash, e.check, e.fams, e.level, e.t, e.form = true, s.hash, s.check, fams, level, t, form
+	e.nCheck = 0
+	if s.sensBest > rank {
+		for _, u := range s.sens[:s.nSens] {
+			if u.maxRank > rank && u != t {
+				e.recheck[e.nCheck] = u
+				e.nCheck++
+			}
+		}
+	}
+}
+
+// numberSensitive reports whether a template's literals hold text that
+// the shape could take for a number: a run of letters and digits, with
+// no letter beyond f, that holds a digit and is all digits or stands by
+// a colon; or any such run at a literal's edge, where a capture's
+// letters, digits or colon may complete it.
+func numberSensitive(lits []string) bool {
+	for _, l := range lits {
+		for i := 0; i < len(l); {
+			if !isDigitByte(l[i]) && !isLetter(l[i]) {
+				i++
+				continue
+			}
+			start := i
+			digit, hexLetter, word := false, false, false
+			for ; i < len(l) && (isDigitByte(l[i]) || isLetter(l[i])); i++ {
+				switch {
+				case isDigitByte(l[i]):
+					digit = true
+				case isHexLetter(l[i]):
+					hexLetter = true
+				default:
+					word = true
+				}
+			}
+			if word {
+				continue
+			}
+			edge := start == 0 || i == len(l)
+			colon := start > 0 && l[start-1] == ':' || i < len(l) && l[i] == ':'
+			if edge || digit && (!hexLetter || colon) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }

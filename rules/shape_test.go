@@ -1,0 +1,101 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestShapeOf(t *testing.T) {
+	for in, want := range map[string]string{
+		"Failed password for root from 203.0.113.45 port 50122 ssh2": "Failed password for root from #.#.#.# port # ssh2",
+		"Received disconnect from 2001:db8::cc40 port 22:11: Bye":    "Received disconnect from #:#::# port #:#: Bye",
+		"key SHA256:ab12cd and aes128-ctr x25519 user1 ed25519":      "key SHA256:# and aes128-ctr x25519 user1 ed25519",
+		"::ffff:192.0.2.1 fe80::1%eth0 dead:beef":                    "::ffff:#.#.#.# #::#%eth0 dead:beef",
+		"a1b2 12ab":        "a1b2 12ab",
+		"12 34":            "# #",
+		"pid=123)":         "pid=#)",
+		"":                 "",
+		"no digits at all": "no digits at all",
+	} {
+		var s shapeCache
+		s.shapeOf([]byte(in))
+		if !s.ok || string(s.cur[:s.n]) != want {
+			t.Errorf("shapeOf(%q) = %q (ok %v), want %q", in, s.cur[:s.n], s.ok, want)
+		}
+	}
+	var s shapeCache
+	if s.shapeOf([]byte(strings.Repeat("x", maxShape+1))); s.ok {
+		t.Error("a message longer than maxShape has a shape")
+	}
+}
+
+func TestNumberSensitive(t *testing.T) {
+	for lits, want := range map[string]bool{
+		"Failed |for | ssh2": false,
+		":11: ":              true,
+		" DPT=22 ":           true,
+		"SHA256:|aes128-ctr": false,
+		"sshd[":              false,
+		"1 foo":              true, // a number at the literal's edge
+		"T1110":              false,
+		"no digits":          false,
+		" ed25519 ":          false,
+		"fe80:":              true,
+		" add ":              false,
+		"add ":               true, // at the edge, a capture may add digits
+		"a1b2 c":             true,
+	} {
+		if got := numberSensitive(strings.Split(lits, "|")); got != want {
+			t.Errorf("numberSensitive(%q) = %v, want %v", lits, got, want)
+		}
+	}
+}
+
+// TestShapeCacheKeepsNumbers matches lines of one shape whose numbers
+// matter to the catalog: each must get its own entry, in any order.
+func TestShapeCacheKeepsNumbers(t *testing.T) {
+	c := testCatalog(t, entry("BYE", "Received disconnect from <host> port <port>:11: <reason>")+
+		entry("AUTH", "Received disconnect from <host> port <port>:14: <reason>")+
+		entry("ANY", "Received disconnect from <host> port <port>:<code>: <reason>")+
+		entry("FAIL", "Failed password for <user> from <host> port <port> ssh2"))
+	m := c.NewMatcher()
+	var r Result
+	for _, tt := range []struct{ line, code string }{
+		{"Received disconnect from 192.0.2.1 port 5000:11: Bye", "BYE"},
+		{"Received disconnect from 192.0.2.2 port 5001:14: Bye", "AUTH"},
+		{"Received disconnect from 192.0.2.3 port 5002:12: Bye", "ANY"},
+		{"Received disconnect from 192.0.2.4 port 5003:11: Bye", "BYE"},
+		{"Failed password for root from 192.0.2.5 port 5004 ssh2", "FAIL"},
+		{"Failed password for root from 192.0.2.6 port 5005 ssh2", "FAIL"},
+		{"Failed password for root from 192.0.2.7 port 5005", Unclassified},
+	} {
+		m.Match([]byte(tt.line), &r)
+		if r.Code() != tt.code {
+			t.Errorf("%q is %s, want %s", tt.line, r.Code(), tt.code)
+		}
+		for _, cp := range r.Captures() {
+			if cp.Var != nil && cp.Var.Name == "host" && !strings.Contains(tt.line, "from "+tt.line[cp.Start:cp.End]+" ") {
+				t.Errorf("%q: host capture %q", tt.line, tt.line[cp.Start:cp.End])
+			}
+		}
+	}
+}
+
+func TestHasDigit(t *testing.T) {
+	for c := range 256 {
+		for pos := range 8 {
+			var b [8]byte
+			for i := range b {
+				b[i] = 'x'
+			}
+			b[pos] = byte(c)
+			w := uint64(0)
+			for i := 7; i >= 0; i-- {
+				w = w<<8 | uint64(b[i])
+			}
+			if got, want := hasDigit(w), c >= '0' && c <= '9'; got != want {
+				t.Fatalf("hasDigit with %#x at %d = %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}
