@@ -133,6 +133,7 @@ type writer struct {
 	day        int64 // the day (since the epoch, local to the offset) of dayText
 	dayText    [11]byte
 	flat       bool
+	lean       bool // a brief or codes record: the fields an operator acts on, no more
 	prefix     []byte
 	marks      [8]int
 	nmarks     int
@@ -149,18 +150,19 @@ type writer struct {
 // original map's count.
 func (x *Enricher) Write(enc Encoder, ev *Event, taken Taken) int {
 	w := &x.w
-	w.enc, w.ev, w.flat = enc, ev, x.opts.Style == StyleFlat
+	w.enc, w.ev, w.flat, w.lean = enc, ev, x.opts.Style == StyleFlat, x.opts.Detail != DetailFull
 	w.mp, _ = enc.(*Msgpack)
 	w.prefix, w.nmarks, w.level, w.top = w.prefix[:0], 0, 0, 0
 	w.resolve()
 	f := w.fragmentsFor(ev.Match.Entry)
 	for g := range numGroups {
 		switch {
+		case w.lean && leanSkips[g]:
 		case taken.has(g):
 		case f != nil && f.cached[g] && (g != groupNetwork || len(w.r.transport) == 0):
 			// The entry's groups that never change are replayed.
 			w.replay(&f.parts[g])
-		case f != nil && g == groupLog && w.r.level == "" && w.r.function == nil:
+		case f != nil && g == groupLog && w.r.level == "" && w.r.function == nil && !w.lean:
 			w.logGroup()
 		default:
 			w.group(g)
@@ -187,6 +189,10 @@ type fragments struct {
 	cached [numGroups]bool // parts that hold the whole group
 	static fragment        // sshenrich: family, severity, remediation, envelope, platform
 }
+
+// leanSkips are the groups a brief or codes record leaves out: what
+// the line's own text, the code or the catalog reference already say.
+var leanSkips = [numGroups]bool{groupObserver: true, groupNetwork: true, groupTags: true, groupRelated: true}
 
 // staticGroups never depend on the line.
 var staticGroups = []int{groupEvent, groupRule, groupObserver, groupThreat, groupTags}
@@ -749,15 +755,21 @@ func (w *writer) group(g int) {
 			if len(e.Types) > 0 {
 				w.strs("type", e.Types)
 			}
-			w.str("action", e.Action)
+			if !w.lean {
+				w.str("action", e.Action)
+			}
 			w.str("outcome", e.Outcome)
 			w.int("severity", e.Severity.Number())
-			w.str("dataset", w.datasets[e.Family])
+			if !w.lean {
+				w.str("dataset", w.datasets[e.Family])
+			}
 		} else {
 			w.str("kind", "event")
 			w.str("code", rules.Unclassified)
 			w.str("outcome", "unknown")
-			w.str("dataset", datasetUnclassified)
+			if !w.lean {
+				w.str("dataset", datasetUnclassified)
+			}
 		}
 		w.close()
 	case groupRule:
@@ -765,10 +777,14 @@ func (w *writer) group(g int) {
 			return
 		}
 		w.open("rule")
-		w.str("id", e.Code)
+		if !w.lean {
+			w.str("id", e.Code)
+		}
 		w.str("name", e.Name)
-		w.str("category", e.Category)
-		w.str("ruleset", Namespace)
+		if !w.lean {
+			w.str("category", e.Category)
+			w.str("ruleset", Namespace)
+		}
 		switch w.opts.Detail {
 		case DetailFull:
 			desc := e.Description.En
@@ -870,6 +886,9 @@ func (w *writer) group(g int) {
 		if env.Facility < 0 && env.Severity < 0 && r.level == "" && r.function == nil {
 			return
 		}
+		if w.lean && r.level == "" && r.function == nil {
+			return
+		}
 		w.open("log")
 		if r.level != "" {
 			w.str("level", r.level)
@@ -879,7 +898,7 @@ func (w *writer) group(g int) {
 			w.bytes("function", r.function)
 			w.close()
 		}
-		if env.Facility < 0 && env.Severity < 0 {
+		if env.Facility < 0 && env.Severity < 0 || w.lean {
 			w.close()
 			return
 		}
@@ -924,7 +943,9 @@ func (w *writer) group(g int) {
 			return
 		}
 		w.open("threat")
-		w.str("framework", "MITRE ATT&CK")
+		if !w.lean {
+			w.str("framework", "MITRE ATT&CK")
+		}
 		w.open("technique")
 		w.strs("id", e.TechniqueIDs)
 		if len(e.SubtechniqueIDs) > 0 {
@@ -1058,7 +1079,7 @@ func (w *writer) namespace(taken Taken, f *fragments) {
 	} else {
 		w.staticNamespace()
 	}
-	if env.Time.Valid {
+	if env.Time.Valid && !w.lean {
 		w.scratch = w.appendTime(w.scratch[:0], env.Time)
 		w.bytes("timestamp", w.scratch)
 	}
@@ -1070,7 +1091,7 @@ func (w *writer) namespace(taken Taken, f *fragments) {
 		}
 		w.str("unclassified_reason", ev.Reason)
 	}
-	if env.PID >= 0 && env.Program != nil {
+	if env.PID >= 0 && env.Program != nil && !w.lean {
 		// Lines of one sshd session share host, program and pid.
 		w.key("session_id")
 		w.scratch = w.scratch[:0]
@@ -1131,7 +1152,7 @@ func (w *writer) namespace(taken Taken, f *fragments) {
 		var moved [numGroups]bool
 		anyMoved := false
 		for g := range numGroups {
-			if taken.has(g) {
+			if taken.has(g) && !(w.lean && leanSkips[g]) {
 				before := w.keys
 				w.group(g)
 				moved[g] = w.keys > before
@@ -1169,16 +1190,20 @@ func (w *writer) namespace(taken Taken, f *fragments) {
 // staticNamespace writes the sshenrich fields that depend only on the
 // entry, the language and the platform.
 func (w *writer) staticNamespace() {
-	w.str("envelope", w.ev.Env.Format.String())
-	if w.r.platform != "" {
-		w.str("platform", w.r.platform)
+	if !w.lean {
+		w.str("envelope", w.ev.Env.Format.String())
+		if w.r.platform != "" {
+			w.str("platform", w.r.platform)
+		}
 	}
 	e := w.ev.Match.Entry
 	if e == nil {
 		return
 	}
 	w.str("family", e.Family)
-	w.str("severity", e.Severity.String())
+	if !w.lean {
+		w.str("severity", e.Severity.String())
+	}
 	for _, k := range e.Constants {
 		if k.Int {
 			n, _ := strconv.Atoi(k.Value)
