@@ -63,6 +63,7 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	instancesMu.Lock()
 	instances = append(instances, in)
 	instancesMu.Unlock()
+	startProfile(in.log)
 	return in, nil
 }
 

@@ -56,6 +56,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret C.int) {
 	}
 	defer recoverTo(&ret, output.FLB_ERROR, in.log, "exit")
 	in.close()
+	stopProfile()
 	return output.FLB_OK
 }
 
@@ -65,6 +66,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret C.int) {
 func FLBPluginExit() (ret C.int) {
 	defer recoverTo(&ret, output.FLB_ERROR, nil, "exit")
 	closeAll()
+	stopProfile()
 	return output.FLB_OK
 }
 

@@ -686,7 +686,8 @@ func (w *writer) list(name string, v []byte) {
 
 func (w *writer) ip(name string, h hostValue) {
 	w.key(name)
-	w.string(view(w.appendIP(w.scratch[:0], h)))
+	w.scratch = w.appendIP(w.scratch[:0], h)
+	w.string(view(w.scratch))
 }
 
 // appendIP writes an address in its canonical form: an IPv4 address as
