@@ -94,11 +94,15 @@ func headerless(b []byte, e *Envelope) bool {
 // validHostChars reports whether b could be a host name or address.
 func validHostChars(b []byte) bool {
 	for _, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_' || c == ':') {
+		if !isHostByte(c) {
 			return false
 		}
 	}
 	return true
+}
+
+func isHostByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_' || c == ':'
 }
 
 // bareProgram recognises the program of a line without a header: ssh

@@ -115,7 +115,8 @@ func (s *shapeCache) shapeOf(msg []byte) {
 			hex = hex || msg[j]-'0' > 9
 			j++
 		}
-		if k > 0 && isLetter(msg[k-1]) || j < len(msg) && isLetter(msg[j]) || hex && !(k > 0 && msg[k-1] == ':' || j < len(msg) && msg[j] == ':') {
+		colon := k > 0 && msg[k-1] == ':' || j < len(msg) && msg[j] == ':'
+		if k > 0 && isLetter(msg[k-1]) || j < len(msg) && isLetter(msg[j]) || hex && !colon {
 			// A word (ssh2, sha256), or hex letters away from a colon.
 			n += copy(cur[n:], msg[i:j])
 		} else {

@@ -1153,7 +1153,7 @@ func (w *writer) namespace(taken Taken, f *fragments) {
 		var moved [numGroups]bool
 		anyMoved := false
 		for g := range numGroups {
-			if taken.has(g) && !(w.lean && leanSkips[g]) {
+			if taken.has(g) && (!w.lean || !leanSkips[g]) {
 				before := w.keys
 				w.group(g)
 				moved[g] = w.keys > before

@@ -83,7 +83,7 @@ func enrich(x *record.Enricher, line string) (map[string]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(enc.Buf))
 	dec.UseNumber() // numbers compare as written, not as floats
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("record is not JSON: %v: %s", err, enc.Buf)
+		return nil, fmt.Errorf("record is not JSON: %w: %s", err, enc.Buf)
 	}
 	out := map[string]string{}
 	flatten("", m, out)

@@ -152,8 +152,8 @@ func run(o options) error {
 	defer func() {
 		if o.keep || failed {
 			fmt.Println("kept", root)
-		} else {
-			os.RemoveAll(root)
+		} else if err := os.RemoveAll(root); err != nil {
+			fmt.Fprintln(os.Stderr, "fbbench:", err)
 		}
 	}()
 	logPath := filepath.Join(root, "sshd.log")
@@ -201,15 +201,11 @@ func writeLog(path string, n int) error {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	if err := loggen.Write(w, n, 1, true); err != nil {
-		f.Close()
-		return err
+	err = loggen.Write(w, n, 1, true)
+	if err == nil {
+		err = w.Flush()
 	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return errors.Join(err, f.Close())
 }
 
 func fluentBitVersion(bin string) string {
@@ -326,7 +322,7 @@ func runOnce(o options, p pipeline, dir, logPath string) (res result, err error)
 	if err != nil {
 		return res, err
 	}
-	defer logFile.Close()
+	defer func() { _ = logFile.Close() }() // written by Fluent Bit; errors show in its content
 	args := []string{"-c", confPath}
 	if p.so != "" {
 		args = append([]string{"-e", p.so}, args...)
@@ -346,12 +342,14 @@ func runOnce(o options, p pipeline, dir, logPath string) (res result, err error)
 		}
 		stopped = true
 		_ = cmd.Process.Signal(syscall.SIGTERM)
+		var waitErr error
 		select {
-		case <-exited:
+		case waitErr = <-exited:
 		case <-time.After(15 * time.Second):
 			_ = cmd.Process.Kill()
-			<-exited
+			waitErr = <-exited
 		}
+		_ = waitErr // how it exited is of no interest once told to stop
 	}
 	defer func() {
 		stop()
@@ -448,7 +446,7 @@ func checkRunning(exited chan error, deadline time.Time, what string) error {
 	select {
 	case err := <-exited:
 		exited <- err
-		return fmt.Errorf("fluent-bit exited (%v) before it managed %s", err, what)
+		return fmt.Errorf("fluent-bit exited (%w) before it managed %s", err, what)
 	default:
 	}
 	if time.Now().After(deadline) {
@@ -482,7 +480,7 @@ func (c *lineCounter) count(path string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	if c.buf == nil {
 		c.buf = make([]byte, 1<<20)
 	}
@@ -647,7 +645,9 @@ func report(w io.Writer, o options, pipelines []pipeline, results [][]result) {
 		}
 		fmt.Fprintf(tw, "%.0f\t%s\t%.2f\t\n", float64(m.bytes)/float64(m.records), us, m.startup)
 	}
-	tw.Flush()
+	if err := tw.Flush(); err != nil {
+		fmt.Fprintln(os.Stderr, "fbbench:", err)
+	}
 
 	regex, ok := added["b regex"]
 	if !ok || regex <= 0 {
