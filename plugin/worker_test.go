@@ -203,7 +203,8 @@ func TestWorkerRecords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := testWorker(t, nil)
+			// The full record, whose every group these cases look at.
+			w := testWorker(t, map[string]string{"detail": "full"})
 			in := event(t, tt.body, map[string]any{"k": "v"})
 			res := w.enrichChunk(in, quietLog)
 			if res.err != nil || res.passed != tt.passed {
