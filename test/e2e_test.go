@@ -250,7 +250,7 @@ func TestForwardSeedSamples(t *testing.T) {
 				if got := path(ev.Body, "event", "code"); got != want {
 					t.Errorf("%q: event.code %v, want %s", line, got, want)
 				}
-				if path(ev.Body, "sshenrich", "envelope") == nil {
+				if path(ev.Body, "sshenrich", "family") == nil && path(ev.Body, "sshenrich", "unclassified_reason") == nil {
 					t.Errorf("%q: no sshenrich fields", line)
 				}
 			}
