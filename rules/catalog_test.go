@@ -24,6 +24,10 @@ func TestBuiltinEntriesComplete(t *testing.T) {
 		check("description.ja", e.Description.Ja)
 		check("remediation.en", e.Remediation.En)
 		check("remediation.ja", e.Remediation.Ja)
+		check("summary.en", e.Summary.En)
+		check("summary.ja", e.Summary.Ja)
+		check("action.en", e.ActionText.En)
+		check("action.ja", e.ActionText.Ja)
 		if e.Family == "custom" {
 			missing = append(missing, "family")
 		}
