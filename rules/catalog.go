@@ -72,6 +72,9 @@ type Entry struct {
 	Types      []string // event.type
 	Action     string   // event.action
 	Outcome    string   // event.outcome
+	// PreauthOutcome, when set, is event.outcome of a line that ends in
+	// " [preauth]": a connection that ended before authentication.
+	PreauthOutcome string
 
 	Severity   Severity
 	Techniques []string // ATT&CK technique ids: T1110 or T1110.001
@@ -533,6 +536,11 @@ func (d *draft) apply(s *stanza, v *vocab) []error {
 				bad(f, "%q is not one of: %s", val, strings.Join(ecsOutcomes, ", "))
 			}
 			e.Outcome = val
+		case key == "preauth.outcome":
+			if !slices.Contains(ecsOutcomes, val) {
+				bad(f, "%q is not one of: %s", val, strings.Join(ecsOutcomes, ", "))
+			}
+			e.PreauthOutcome = val
 		case key == "severity":
 			i := slices.Index(severityNames, val)
 			if i < 0 {
@@ -636,7 +644,7 @@ func (d *draft) apply(s *stanza, v *vocab) []error {
 		case key == "code":
 			bad(f, "code may appear only once, at the start of a stanza")
 		default:
-			bad(f, "unknown key; expected one of: name, family, category, event.kind, event.category, event.type, event.action, event.outcome, severity, level, attack, tags, source, template, fields, description.en, description.ja, remediation.en, remediation.ja, remediation.<platform>.<en|ja>, summary.en, summary.ja, action.en, action.ja, set, enabled")
+			bad(f, "unknown key; expected one of: name, family, category, event.kind, event.category, event.type, event.action, event.outcome, preauth.outcome, severity, level, attack, tags, source, template, fields, description.en, description.ja, remediation.en, remediation.ja, remediation.<platform>.<en|ja>, summary.en, summary.ja, action.en, action.ja, set, enabled")
 		}
 	}
 	return errs

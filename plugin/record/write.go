@@ -134,6 +134,7 @@ type writer struct {
 	dayText    [11]byte
 	flat       bool
 	lean       bool // a brief or codes record: the fields an operator acts on, no more
+	shared     bool // encoding the fragments every line of an entry shares
 	prefix     []byte
 	marks      [8]int
 	nmarks     int
@@ -159,7 +160,7 @@ func (x *Enricher) Write(enc Encoder, ev *Event, taken Taken) int {
 		switch {
 		case w.lean && leanSkips[g]:
 		case taken.has(g):
-		case f != nil && f.cached[g] && (g != groupNetwork || len(w.r.transport) == 0):
+		case f != nil && f.cached[g] && (g != groupNetwork || len(w.r.transport) == 0) && (g != groupEvent || !w.preauthOutcome()):
 			// The entry's groups that never change are replayed.
 			w.replay(&f.parts[g])
 		case f != nil && g == groupLog && w.r.level == "" && w.r.function == nil && !w.lean:
@@ -234,9 +235,13 @@ func (w *writer) fragmentsFor(e *rules.Entry) *fragments {
 	}
 	w.nfrags++
 	f := &fragments{}
+	// The fragments hold what every line of the entry shares, whatever
+	// this line says: not its outcome before authentication.
+	w.shared = true
 	for _, g := range staticGroups {
 		f.parts[g], f.cached[g] = w.encodeFragment(sub, func() { w.group(g) }), true
 	}
+	w.shared = false
 	if e != nil {
 		// network.protocol follows the family; network.transport, from a
 		// firewall line, is written afresh whenever a record has one.
@@ -759,7 +764,11 @@ func (w *writer) group(g int) {
 			if !w.lean {
 				w.str("action", e.Action)
 			}
-			w.str("outcome", e.Outcome)
+			if w.preauthOutcome() {
+				w.str("outcome", e.PreauthOutcome)
+			} else {
+				w.str("outcome", e.Outcome)
+			}
 			w.int("severity", e.Severity.Number())
 			if !w.lean {
 				w.str("dataset", w.datasets[e.Family])
@@ -1006,6 +1015,13 @@ func (w *writer) group(g int) {
 		}
 		w.close()
 	}
+}
+
+// preauthOutcome reports whether the event's outcome is the entry's
+// outcome before authentication.
+func (w *writer) preauthOutcome() bool {
+	e := w.ev.Match.Entry
+	return e != nil && e.PreauthOutcome != "" && w.ev.Match.Preauth && !w.shared
 }
 
 // relatedUsers writes related.user: every user the event names, once.
