@@ -160,7 +160,10 @@ type Template struct {
 	suffix     string // literal text every match ends with
 	needles    []int  // ids (into Catalog.needles) of other literals every match contains
 	needleText [][]byte
-	nodes      []node
+	// plainNeedle[i] says no number can hold part of needles[i] (see
+	// numberSensitive), for the shape cache.
+	plainNeedle []bool
+	nodes       []node
 }
 
 // Catalog is a compiled set of entries. It is immutable and safe for
@@ -818,6 +821,10 @@ func (c *Catalog) numberNeedles() {
 			}
 			// Test the cheapest needle first: one byte, then the shortest.
 			sort.SliceStable(t.needles, func(i, j int) bool { return len(c.needles[t.needles[i]]) < len(c.needles[t.needles[j]]) })
+			t.plainNeedle = make([]bool, len(t.needles))
+			for i, id := range t.needles {
+				t.plainNeedle[i] = !numberSensitive([]string{string(c.needles[id])})
+			}
 		}
 	}
 }

@@ -641,7 +641,7 @@ func (m *Matcher) try(b bucket, msg []byte, r *Result) {
 		if s.fam&m.fams == 0 || s.levels != 0 && (m.withLevel || s.levels&r.Level == 0) {
 			continue
 		}
-		if s.sensitive && m.shapes != nil && m.shapes.mayStart(msg, s.t.prefix, m.base) {
+		if s.sensitive && m.shapes != nil && m.mayMatchShape(s.t, msg) {
 			m.shapes.met(s.t, s.maxRank-m.penalty, m.inBody)
 		}
 		// Substrings share memory: equal pointers need equal lengths too.
@@ -668,7 +668,7 @@ func (m *Matcher) tryOne(t *Template, msg []byte, r *Result) bool {
 	if t.maxRank-m.penalty <= r.rank || t.family&m.fams == 0 || t.levels != 0 && (m.withLevel || t.levels&r.Level == 0) {
 		return false
 	}
-	if t.sensitive && m.shapes != nil && m.shapes.mayStart(msg, t.prefix, m.base) {
+	if t.sensitive && m.shapes != nil && m.mayMatchShape(t, msg) {
 		m.shapes.met(t, t.maxRank-m.penalty, m.inBody)
 	}
 	if len(t.prefix) > len(msg) || string(msg[:len(t.prefix)]) != t.prefix {

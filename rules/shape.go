@@ -61,6 +61,7 @@ type shapeCache struct {
 	cur         [maxShape]byte
 	n           int
 	firstNum    int // where in the message its first number starts
+	lastNum     int // where in the message its last number ends
 	hash, check uint64
 	ok          bool
 	// The number-sensitive templates the current search met in the body
@@ -87,7 +88,7 @@ func (s *shapeCache) shapeOf(msg []byte) {
 	}
 	cur := s.cur[:len(msg)]
 	n := 0
-	s.firstNum = len(msg)
+	s.firstNum, s.lastNum = len(msg), 0
 	for i := 0; i < len(msg); {
 		// Eight bytes at a time while there is no digit among them.
 		for i+8 <= len(msg) {
@@ -124,6 +125,7 @@ func (s *shapeCache) shapeOf(msg []byte) {
 			cur[n] = '#'
 			n++
 			s.firstNum = min(s.firstNum, k)
+			s.lastNum = j
 		}
 		i = j
 	}
@@ -164,16 +166,34 @@ func (s *shapeCache) lookup(fams FamilySet, level Levels) *shapeSlot {
 	return nil
 }
 
-// mayStart reports whether some message of the current shape could
-// start, at offset base of text, with prefix: whether text and prefix
-// agree up to the message's first number. Bytes before it are the same
-// in every message of the shape.
-func (s *shapeCache) mayStart(text []byte, prefix string, base int) bool {
+// mayMatchShape reports whether t, a number-sensitive template, could
+// match some message of the current shape, in the form text, which
+// starts at offset m.base of the message. It could not when its fixed
+// start or end disagrees with text where every message of the shape is
+// the same (before the first number, after the last), or when it needs
+// a literal that no number can hold part of (see numberSensitive) and
+// text lacks it.
+func (m *Matcher) mayMatchShape(t *Template, text []byte) bool {
+	s := m.shapes
 	k := 0
-	for k < len(prefix) && k < len(text) && text[k] == prefix[k] {
+	for k < len(t.prefix) && k < len(text) && text[k] == t.prefix[k] {
 		k++
 	}
-	return k == len(prefix) || base+k >= s.firstNum || k == len(text)
+	if k < len(t.prefix) && k < len(text) && m.base+k < s.firstNum {
+		return false
+	}
+	end := m.base + len(text) // where text ends in the message
+	for k = 0; k < len(t.suffix) && k < len(text) && text[len(text)-1-k] == t.suffix[len(t.suffix)-1-k]; k++ {
+	}
+	if k < len(t.suffix) && k < len(text) && end-1-k >= s.lastNum {
+		return false
+	}
+	for i := range t.needles {
+		if t.plainNeedle[i] && !m.hasNeedles(text, t.needles[i:i+1]) {
+			return false
+		}
+	}
+	return true
 }
 
 // begin readies the cache for a search.
