@@ -14,15 +14,7 @@ func TestNoCrossFamilyMatches(t *testing.T) {
 	if partial {
 		t.Skip("checks the whole catalog")
 	}
-	var lines []string
-	for _, e := range c.Entries() {
-		for _, tp := range e.Templates {
-			lines = append(lines, tp.Instances()...)
-		}
-	}
-	for _, row := range readTSV(t, "testdata/examples/*.tsv") {
-		lines = append(lines, row.cols[1])
-	}
+	lines := sampleLines(t, c, false)
 	m := c.NewMatcher()
 	var r Result
 	for _, prog := range listedPrograms(c) {
@@ -134,4 +126,25 @@ func TestFamilyDeclarations(t *testing.T) {
 	if f := c.ProgramFamily([]byte("my-tool")); f != "mine" {
 		t.Errorf("ProgramFamily(my-tool) = %q", f)
 	}
+}
+
+// sampleLines are the catalog's sample lines: each template's instances
+// and every example message; with forms, also the forms OpenSSH's log
+// functions give its instances.
+func sampleLines(t *testing.T, c *Catalog, forms bool) []string {
+	var lines []string
+	for _, e := range c.Entries() {
+		for _, tp := range e.Templates {
+			for _, l := range tp.Instances() {
+				lines = append(lines, l)
+				if forms && e.Family == "openssh" {
+					lines = append(lines, "error: "+l, "fatal: some_func: "+l, l+" [preauth]")
+				}
+			}
+		}
+	}
+	for _, row := range readTSV(t, "testdata/examples/*.tsv") {
+		lines = append(lines, row.cols[1])
+	}
+	return lines
 }

@@ -14,21 +14,7 @@ func TestIndexFindsTheBest(t *testing.T) {
 	if partial {
 		t.Skip("checks the whole catalog")
 	}
-	var lines []string
-	for _, e := range c.Entries() {
-		for _, tp := range e.Templates {
-			for _, l := range tp.Instances() {
-				lines = append(lines, l)
-				if e.Family == "openssh" {
-					// The forms OpenSSH's log functions add.
-					lines = append(lines, "error: "+l, "fatal: some_func: "+l, l+" [preauth]")
-				}
-			}
-		}
-	}
-	for _, row := range readTSV(t, "testdata/examples/*.tsv") {
-		lines = append(lines, row.cols[1])
-	}
+	lines := sampleLines(t, c, true)
 	indexed, every, uncached := c.NewMatcher(), c.NewMatcher(), c.NewMatcher()
 	every.everyTemplate, every.shapes, uncached.shapes = true, nil, nil
 	var r1, r2, r3 Result

@@ -29,49 +29,33 @@ func reportLines(b *testing.B) {
 // BenchmarkCore is the target benchmark: envelope parsing and catalog
 // matching of one line, on one goroutine, with the families of the
 // line's program in scope as the plugin matches.
-func BenchmarkCore(b *testing.B) {
-	p := parser.New(time.UTC, time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC))
-	m := builtin(b).NewMatcher()
-	var env parser.Envelope
-	var r rules.Result
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		p.Parse(benchLines[i%len(benchLines)], &env)
-		m.MatchIn(env.Message, rules.Input{Families: m.Families(env.Program), Severity: env.Severity}, &r)
-	}
-	reportLines(b)
-}
+func BenchmarkCore(b *testing.B) { benchCore(b, builtin(b).NewMatcher(), false) }
 
 // BenchmarkCoreSearch is BenchmarkCore without the shape cache: every
 // line is searched, as a line of a shape never seen before is.
 func BenchmarkCoreSearch(b *testing.B) {
-	p := parser.New(time.UTC, time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC))
 	m := builtin(b).NewMatcher()
 	m.NoShapeCache()
-	var env parser.Envelope
-	var r rules.Result
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		p.Parse(benchLines[i%len(benchLines)], &env)
-		m.MatchIn(env.Message, rules.Input{Families: m.Families(env.Program), Severity: env.Severity}, &r)
-	}
-	reportLines(b)
+	benchCore(b, m, false)
 }
 
 // BenchmarkCoreAnyProgram matches every line against every family, as
 // for bare messages.
-func BenchmarkCoreAnyProgram(b *testing.B) {
+func BenchmarkCoreAnyProgram(b *testing.B) { benchCore(b, builtin(b).NewMatcher(), true) }
+
+func benchCore(b *testing.B, m *rules.Matcher, anyProgram bool) {
 	p := parser.New(time.UTC, time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC))
-	m := builtin(b).NewMatcher()
 	var env parser.Envelope
 	var r rules.Result
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		p.Parse(benchLines[i%len(benchLines)], &env)
-		m.Match(env.Message, &r)
+		in := rules.AnyInput
+		if !anyProgram {
+			in = rules.Input{Families: m.Families(env.Program), Severity: env.Severity}
+		}
+		m.MatchIn(env.Message, in, &r)
 	}
 	reportLines(b)
 }

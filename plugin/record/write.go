@@ -990,28 +990,7 @@ func (w *writer) group(g int) {
 		}
 		if r.src.domain != nil || r.dst.domain != nil {
 			w.key("hosts")
-			if !w.flat {
-				w.enc.BeginArray()
-			}
-			w.scratch = w.scratch[:0]
-			for _, d := range [2][]byte{r.src.domain, r.dst.domain} {
-				if d == nil {
-					continue
-				}
-				if w.flat {
-					if len(w.scratch) > 0 {
-						w.scratch = append(w.scratch, ',')
-					}
-					w.scratch = append(w.scratch, d...)
-				} else {
-					w.value(d)
-				}
-			}
-			if w.flat {
-				w.value(w.scratch)
-			} else {
-				w.enc.EndArray()
-			}
+			w.byteList(r.src.domain, r.dst.domain)
 		}
 		w.close()
 	}
@@ -1027,14 +1006,19 @@ func (w *writer) preauthOutcome() bool {
 // relatedUsers writes related.user: every user the event names, once.
 func (w *writer) relatedUsers() {
 	r := &w.r
-	all := [4][]byte{r.user, r.userEffective, r.userTarget, r.userChanges}
 	w.key("user")
+	w.byteList(r.user, r.userEffective, r.userTarget, r.userChanges)
+}
+
+// byteList writes values from the line as a list (an array, or joined by
+// commas when flat), leaving out nil and repeated ones.
+func (w *writer) byteList(items ...[]byte) {
 	if !w.flat {
 		w.enc.BeginArray()
 	}
 	w.scratch = w.scratch[:0]
-	for i, u := range all {
-		if u == nil || seenBefore(all[:i], u) {
+	for i, u := range items {
+		if u == nil || seenBefore(items[:i], u) {
 			continue
 		}
 		if w.flat {
