@@ -252,7 +252,7 @@ func (c *Catalog) ProgramFamily(program []byte) string {
 // Matcher saw: lines come in runs from one program, and the lookup by
 // name costs more than the compare.
 type programCache struct {
-	entries [4]struct {
+	entries [8]struct {
 		name [32]byte
 		n    int8 // length of name; -1 when unused
 		set  FamilySet

@@ -1,9 +1,6 @@
 package rules
 
-import (
-	"encoding/binary"
-	"hash/maphash"
-)
+import "hash/maphash"
 
 // Log lines repeat: the same message comes again and again with other
 // addresses, ports and pids. The shape cache remembers, for the shape
@@ -90,15 +87,6 @@ func (s *shapeCache) shapeOf(msg []byte) {
 	n := 0
 	s.firstNum, s.lastNum = len(msg), 0
 	for i := 0; i < len(msg); {
-		// Eight bytes at a time while there is no digit among them.
-		for i+8 <= len(msg) {
-			w := binary.LittleEndian.Uint64(msg[i:])
-			if hasDigit(w) {
-				break
-			}
-			binary.LittleEndian.PutUint64(s.cur[n:], w)
-			n, i = n+8, i+8
-		}
 		for i < len(msg) && msg[i]-'0' > 9 {
 			cur[n] = msg[i]
 			n, i = n+1, i+1
@@ -132,18 +120,6 @@ func (s *shapeCache) shapeOf(msg []byte) {
 	s.n, s.ok = n, true
 	s.hash = maphash.Bytes(shapeSeed, cur[:n])
 	s.check = maphash.Bytes(checkSeed, cur[:n])
-}
-
-// hasDigit reports whether one of the eight bytes of w is an ASCII
-// digit, without a branch per byte: a byte is a digit when adding 0x46
-// carries past 0x7f (it is at least '0') and adding 0x76 does not (it
-// is at most '9'), for bytes below 0x80.
-func hasDigit(w uint64) bool {
-	const low7 = 0x7f7f7f7f7f7f7f7f
-	x := w & low7
-	ge0 := (x + 0x5050505050505050) & ^w  // high bit: byte >= '0' (and below 0x80)
-	le9 := ^(x + 0x4646464646464646) & ^w // high bit: byte <= '9'
-	return ge0&le9&0x8080808080808080 != 0
 }
 
 func isHexLetter(c byte) bool { return c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }

@@ -80,22 +80,3 @@ func TestShapeCacheKeepsNumbers(t *testing.T) {
 		}
 	}
 }
-
-func TestHasDigit(t *testing.T) {
-	for c := range 256 {
-		for pos := range 8 {
-			var b [8]byte
-			for i := range b {
-				b[i] = 'x'
-			}
-			b[pos] = byte(c)
-			w := uint64(0)
-			for i := 7; i >= 0; i-- {
-				w = w<<8 | uint64(b[i])
-			}
-			if got, want := hasDigit(w), c >= '0' && c <= '9'; got != want {
-				t.Fatalf("hasDigit with %#x at %d = %v, want %v", c, pos, got, want)
-			}
-		}
-	}
-}
