@@ -330,7 +330,7 @@ func (c *Catalog) NewMatcher() *Matcher {
 		vm:        vm{stack: make([]frame, 0, 64)},
 		needleGen: make([]uint32, len(c.needles)),
 		needleHit: make([]bool, len(c.needles)),
-		shapes:    &shapeCache{slots: make([]shapeSlot, shapeSlots)},
+		shapes:    newShapeCache(),
 	}
 }
 
@@ -398,7 +398,7 @@ func (m *Matcher) MatchIn(msg []byte, in Input, r *Result) bool {
 	sc := m.shapes
 	if sc != nil {
 		sc.shapeOf(msg)
-		if e := sc.lookup(in.Families, r.Level); e != nil && m.replay(e, msg, body, off, r) {
+		if i := sc.lookup(in.Families, r.Level); i >= 0 && m.replay(i, msg, body, off, r) {
 			return r.Entry != nil
 		}
 		sc.begin()
@@ -453,7 +453,8 @@ func (m *Matcher) search(msg, body []byte, off int, in Input, r *Result) uint8 {
 // replay runs the template a line of the same shape matched, on the
 // same form of this message. It reports false, leaving r as it was,
 // when the template does not match after all; MatchIn then searches.
-func (m *Matcher) replay(e *shapeSlot, msg, body []byte, off int, r *Result) bool {
+func (m *Matcher) replay(slot int, msg, body []byte, off int, r *Result) bool {
+	e := &m.shapes.slots[slot]
 	if e.t != nil && !m.replayWinner(e, msg, body, off, r) {
 		return false
 	}
@@ -465,7 +466,7 @@ func (m *Matcher) replay(e *shapeSlot, msg, body []byte, off int, r *Result) boo
 			m.gen = 1
 		}
 		m.base = off
-		for _, t := range e.recheck[:e.nCheck] {
+		for _, t := range m.shapes.rechecks[slot][:e.nCheck] {
 			if m.tryOne(t, body, r) && (e.form != formBody) {
 				r.Function, r.ErrorText = Span{}, Span{}
 			}

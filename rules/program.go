@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"fmt"
+	"sync"
 )
 
 // A template compiles to a small backtracking program, in the manner of
@@ -229,6 +230,7 @@ func (c *compiler) linkCaptures() {
 			}
 		}
 		walk(int32(pc + 1))
+		follow = followTables.intern(follow)
 		insts[pc].follow, insts[pc].endOK = follow, endOK
 		n := 0
 		for b := range 256 {
@@ -254,6 +256,25 @@ func (c *compiler) linkCaptures() {
 			insts[pc].litFound = at == int32(pc+1) && len(insts[pc].nextLit) > 1 && !insts[pc].atEnd && (t == TypeRest || t == TypeUser)
 		}
 	}
+}
+
+// followTables holds one copy of each distinct follow table: a few dozen
+// serve every capture of the catalog, and stay in the CPU's cache.
+var followTables = internTable{m: map[[256]bool]*[256]bool{}}
+
+type internTable struct {
+	mu sync.Mutex
+	m  map[[256]bool]*[256]bool
+}
+
+func (t *internTable) intern(f *[256]bool) *[256]bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if g, ok := t.m[*f]; ok {
+		return g
+	}
+	t.m[*f] = f
+	return f
 }
 
 // linkSplits records the literal each split's preferred branch starts

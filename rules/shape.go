@@ -1,6 +1,10 @@
 package rules
 
-import "hash/maphash"
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"math/bits"
+)
 
 // Log lines repeat: the same message comes again and again with other
 // addresses, ports and pids. The shape cache remembers, for the shape
@@ -46,14 +50,16 @@ type shapeSlot struct {
 	level       Levels
 	form        uint8
 	used        bool
-	recent      bool // used more lately than the other slot of its pair
-	nCheck      uint8
+	recent      bool      // used more lately than the other slot of its pair
+	nCheck      uint8     // templates to try again, in the slot's rechecks
 	t           *Template // nil: no entry matches the shape
-	recheck     [maxRecheck]*Template
 }
 
 type shapeCache struct {
 	slots []shapeSlot
+	// rechecks[i] belongs to slots[i]; kept apart so that a slot is
+	// small and a lookup reads one cache line.
+	rechecks [][maxRecheck]*Template
 	// The shape of the message being matched, and its hashes.
 	cur         [maxShape]byte
 	n           int
@@ -70,6 +76,10 @@ type shapeCache struct {
 	sensOther bool
 }
 
+func newShapeCache() *shapeCache {
+	return &shapeCache{slots: make([]shapeSlot, shapeSlots), rechecks: make([][maxRecheck]*Template, shapeSlots)}
+}
+
 // Two hashes of independent random seeds name a shape: 128 bits, so
 // that two shapes in one process share both with a chance of about
 // n²/2¹²⁸ (no input can aim at it, the seeds being secret), far below
@@ -78,57 +88,104 @@ var shapeSeed, checkSeed = maphash.MakeSeed(), maphash.MakeSeed()
 
 // shapeOf computes the shape of msg into s.cur and its hashes. A shape
 // is never longer than its message, since '#' stands for a whole number.
+//
+// It works on runs of letters and digits: a run with a digit and a
+// letter beyond f is a word (ssh2, a base64 key) and stays as written; a
+// run of digits is a number; a run of digits and hex letters is a number
+// beside a colon (an IPv6 group) and a word elsewhere (a hash). The text
+// between runs with digits is skipped eight bytes at a time and copied
+// whole.
 func (s *shapeCache) shapeOf(msg []byte) {
 	if len(msg) > maxShape {
 		s.ok = false
 		return
 	}
-	cur := s.cur[:len(msg)]
-	n := 0
+	n, from := 0, 0 // from: where the text not yet copied starts
 	s.firstNum, s.lastNum = len(msg), 0
-	for i := 0; i < len(msg); {
-		for i < len(msg) && msg[i]-'0' > 9 {
-			cur[n] = msg[i]
-			n, i = n+1, i+1
-		}
-		if i == len(msg) {
-			break
-		}
-		// A digit: the run of letters and digits around it.
+	for i := nextDigit(msg, 0); i < len(msg); i = nextDigit(msg, i) {
+		var kinds uint8
 		k := i
-		for k > 0 && isHexLetter(msg[k-1]) {
+		for k > from && alnum[msg[k-1]] != 0 {
 			k--
+			kinds |= alnum[msg[k]]
 		}
-		j, hex := i+1, k < i
-		for j < len(msg) && (msg[j]-'0' <= 9 || isHexLetter(msg[j])) {
-			hex = hex || msg[j]-'0' > 9
-			j++
-		}
-		colon := k > 0 && msg[k-1] == ':' || j < len(msg) && msg[j] == ':'
-		if k > 0 && isLetter(msg[k-1]) || j < len(msg) && isLetter(msg[j]) || hex && !colon {
-			// A word (ssh2, sha256), or hex letters away from a colon.
-			n += copy(cur[n:], msg[i:j])
-		} else {
-			n -= i - k
-			cur[n] = '#'
-			n++
-			s.firstNum = min(s.firstNum, k)
-			s.lastNum = j
+		j := i
+		for ; j < len(msg) && alnum[msg[j]] != 0; j++ {
+			kinds |= alnum[msg[j]]
 		}
 		i = j
+		if kinds&otherLetter != 0 || kinds&hexLetter != 0 && !(k > 0 && msg[k-1] == ':' || j < len(msg) && msg[j] == ':') {
+			continue // a word
+		}
+		n += copy(s.cur[n:], msg[from:k])
+		s.cur[n] = '#'
+		n++
+		from = j
+		s.firstNum = min(s.firstNum, k)
+		s.lastNum = j
 	}
+	n += copy(s.cur[n:], msg[from:])
 	s.n, s.ok = n, true
-	s.hash = maphash.Bytes(shapeSeed, cur[:n])
-	s.check = maphash.Bytes(checkSeed, cur[:n])
+	s.hash = maphash.Bytes(shapeSeed, s.cur[:n])
+	s.check = maphash.Bytes(checkSeed, s.cur[:n])
+}
+
+// The kinds of bytes in a run of letters and digits.
+const (
+	digit uint8 = 1 << iota
+	hexLetter
+	otherLetter
+)
+
+// alnum classifies the ASCII letters and digits; every other byte is 0.
+var alnum = func() (t [256]uint8) {
+	for c := range 256 {
+		switch b := byte(c); {
+		case b >= '0' && b <= '9':
+			t[c] = digit
+		case isHexLetter(b):
+			t[c] = hexLetter
+		case isLetter(b):
+			t[c] = otherLetter
+		}
+	}
+	return t
+}()
+
+// nextDigit returns the index of the first ASCII digit of b at or after
+// i, or len(b); eight bytes at a time, as text runs long between digits.
+func nextDigit(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if m := digitBits(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i]-'0' <= 9 {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// digitBits sets the high bit of each byte of w that is an ASCII digit.
+// With the high bits cleared no byte's sum carries into the next, so
+// each byte is judged alone: at least '0' when adding 0x50 reaches 0x80,
+// at most '9' when adding 0x46 does not.
+func digitBits(w uint64) uint64 {
+	const low7, high8 = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	x := w & low7
+	return (x + 0x5050505050505050) &^ (x + 0x4646464646464646) &^ w & high8
 }
 
 func isHexLetter(c byte) bool { return c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
-// lookup returns the slot of the current shape for fams and level, or
-// nil. Each shape has two places: its slot and the slot's neighbour.
-func (s *shapeCache) lookup(fams FamilySet, level Levels) *shapeSlot {
+// lookup returns the index of the slot of the current shape for fams
+// and level, or -1. Each shape has two places: its slot and the slot's
+// neighbour.
+func (s *shapeCache) lookup(fams FamilySet, level Levels) int {
 	if !s.ok {
-		return nil
+		return -1
 	}
 	i := s.hash & (shapeSlots - 1)
 	for _, j := range [2]uint64{i, i ^ 1} {
@@ -136,10 +193,10 @@ func (s *shapeCache) lookup(fams FamilySet, level Levels) *shapeSlot {
 		if e.used && e.hash == s.hash && e.check == s.check && e.fams == fams && e.level == level {
 			e.recent = true
 			s.slots[j^1].recent = false
-			return e
+			return int(j)
 		}
 	}
-	return nil
+	return -1
 }
 
 // mayMatchShape reports whether t, a number-sensitive template, could
@@ -213,7 +270,7 @@ func (s *shapeCache) store(fams FamilySet, level Levels, t *Template, form uint8
 	if s.sensBest > rank {
 		for _, u := range s.sens[:s.nSens] {
 			if u.maxRank > rank && u != t {
-				e.recheck[e.nCheck] = u
+				s.rechecks[i][e.nCheck] = u
 				e.nCheck++
 			}
 		}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -79,4 +80,60 @@ func TestShapeCacheKeepsNumbers(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestShapeOfAgreesWithDefinition holds shapeOf to its definition,
+// written plainly, on random text made of the bytes that matter to it.
+func TestShapeOfAgreesWithDefinition(t *testing.T) {
+	const alphabet = "0123456789abcdefABCDEFxyzXYZ:.-# \xff"
+	rng := rand.New(rand.NewPCG(1, 2))
+	var s shapeCache
+	for range 20000 {
+		msg := make([]byte, rng.IntN(40))
+		for i := range msg {
+			msg[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		want, first, last := plainShape(msg)
+		s.shapeOf(msg)
+		if string(s.cur[:s.n]) != want || first != s.firstNum || last != s.lastNum {
+			t.Fatalf("shapeOf(%q) = %q, numbers from %d to %d; want %q, %d to %d", msg, s.cur[:s.n], s.firstNum, s.lastNum, want, first, last)
+		}
+	}
+}
+
+// plainShape is the shape's definition: each maximal run of ASCII
+// letters and digits that holds a digit becomes '#' when it has no
+// letter beyond f, and either no hex letter or a colon beside it.
+func plainShape(msg []byte) (shape string, firstNum, lastNum int) {
+	isAlnum := func(c byte) bool { return isDigitByte(c) || isLetter(c) }
+	var b strings.Builder
+	firstNum = len(msg)
+	for i := 0; i < len(msg); {
+		if !isAlnum(msg[i]) {
+			b.WriteByte(msg[i])
+			i++
+			continue
+		}
+		j := i
+		digits, hex, other := false, false, false
+		for ; j < len(msg) && isAlnum(msg[j]); j++ {
+			switch c := msg[j]; {
+			case isDigitByte(c):
+				digits = true
+			case isHexLetter(c):
+				hex = true
+			default:
+				other = true
+			}
+		}
+		colon := i > 0 && msg[i-1] == ':' || j < len(msg) && msg[j] == ':'
+		if digits && !other && (!hex || colon) {
+			b.WriteByte('#')
+			firstNum, lastNum = min(firstNum, i), j
+		} else {
+			b.Write(msg[i:j])
+		}
+		i = j
+	}
+	return b.String(), firstNum, lastNum
 }
