@@ -114,7 +114,7 @@ func (s *shapeCache) shapeOf(msg []byte) {
 			kinds |= alnum[msg[j]]
 		}
 		i = j
-		if kinds&otherLetter != 0 || kinds&hexLetter != 0 && !(k > 0 && msg[k-1] == ':' || j < len(msg) && msg[j] == ':') {
+		if !isNumber(msg, k, j, kinds) {
 			continue // a word
 		}
 		n += copy(s.cur[n:], msg[from:k])
@@ -128,6 +128,18 @@ func (s *shapeCache) shapeOf(msg []byte) {
 	s.n, s.ok = n, true
 	s.hash = maphash.Bytes(shapeSeed, s.cur[:n])
 	s.check = maphash.Bytes(checkSeed, s.cur[:n])
+}
+
+// isNumber reports whether the run of letters and digits msg[k:j], which
+// holds the given kinds of byte and a digit, is a number of the shape.
+func isNumber(msg []byte, k, j int, kinds uint8) bool {
+	switch {
+	case kinds&otherLetter != 0:
+		return false
+	case kinds&hexLetter == 0:
+		return true
+	}
+	return k > 0 && msg[k-1] == ':' || j < len(msg) && msg[j] == ':'
 }
 
 // The kinds of bytes in a run of letters and digits.
