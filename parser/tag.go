@@ -51,26 +51,48 @@ func splitModule(name []byte) ([]byte, []byte) {
 
 // programPID reads "name[pid]". The name may carry a "(module)".
 func programPID(tok []byte) ([]byte, int, bool) {
-	open := bytes.LastIndexByte(tok, '[')
-	if open < 1 || tok[len(tok)-1] != ']' {
+	if len(tok) < 4 || tok[len(tok)-1] != ']' {
+		return nil, -1, false
+	}
+	// The pid, read backwards up to its '['.
+	open, pid, scale := len(tok)-2, 0, 1
+	for ; open > 0 && tok[open]-'0' <= 9 && scale <= 1e9; open-- {
+		pid += int(tok[open]-'0') * scale
+		scale *= 10
+	}
+	if open < 1 || tok[open] != '[' || open == len(tok)-2 {
 		return nil, -1, false
 	}
 	for _, c := range tok[:open] {
-		if !isTagChar(c) && c != '(' && c != ')' {
+		if byteClass[c]&(classTag|classParen) == 0 {
 			return nil, -1, false
 		}
-	}
-	pid, ok := atoi(tok[open+1 : len(tok)-1])
-	if !ok {
-		return nil, -1, false
 	}
 	return tok[:open], pid, true
 }
 
-func isTagChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '-' || c == '_' || c == '.' || c == '/' || c == '@'
-}
+func isTagChar(c byte) bool { return byteClass[c]&classTag != 0 }
+
+// Classes of bytes, looked up rather than compared: a tag is read on
+// every line.
+const (
+	classTag   uint8 = 1 << iota // may be part of a program name
+	classParen                   // ( or ), around a module
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := range 256 {
+		b := byte(c)
+		if b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' ||
+			b == '-' || b == '_' || b == '.' || b == '/' || b == '@' {
+			t[c] |= classTag
+		}
+		if b == '(' || b == ')' {
+			t[c] |= classParen
+		}
+	}
+	return t
+}()
 
 // headerless reads a syslog line without a time, as some collectors and
 // journalctl's cat-like outputs keep it: "host prog[pid]: msg" or
