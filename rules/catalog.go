@@ -152,6 +152,7 @@ type Template struct {
 	family     FamilySet // the entry's, copied for the matcher
 	levels     Levels    // the entry's
 	sensitive  bool      // see numberSensitive
+	mappable   bool      // see placement
 	prog       program
 	slots      []slot
 	maxScore   int

@@ -405,7 +405,7 @@ func (m *Matcher) MatchIn(msg []byte, in Input, r *Result) bool {
 	}
 	form := m.search(msg, body, off, in, r)
 	if sc != nil {
-		sc.store(in.Families, r.Level, r.Template, form, r.rank)
+		sc.store(in.Families, r.Level, r, form)
 	}
 	return r.Entry != nil
 }
@@ -455,7 +455,7 @@ func (m *Matcher) search(msg, body []byte, off int, in Input, r *Result) uint8 {
 // when the template does not match after all; MatchIn then searches.
 func (m *Matcher) replay(slot int, msg, body []byte, off int, r *Result) bool {
 	e := &m.shapes.slots[slot]
-	if e.t != nil && !m.replayWinner(e, msg, body, off, r) {
+	if e.t != nil && !m.replayWinner(slot, msg, body, off, r) {
 		return false
 	}
 	if e.nCheck > 0 {
@@ -475,8 +475,10 @@ func (m *Matcher) replay(slot int, msg, body []byte, off int, r *Result) bool {
 	return true
 }
 
-// replayWinner runs a shape's winner on its form of the message.
-func (m *Matcher) replayWinner(e *shapeSlot, msg, body []byte, off int, r *Result) bool {
+// replayWinner runs a shape's winner on its form of the message, or
+// places its captures where the shape says they are.
+func (m *Matcher) replayWinner(slot int, msg, body []byte, off int, r *Result) bool {
+	e := &m.shapes.slots[slot]
 	text, base, penalty := body, off, 0
 	var fn, suffix int
 	switch e.form {
@@ -493,14 +495,20 @@ func (m *Matcher) replayWinner(e *shapeSlot, msg, body []byte, off int, r *Resul
 		}
 		text = body[:len(body)-suffix]
 	}
-	text = text[fn:]
-	base += fn
-	score, ok := m.vm.run(&e.t.prog, len(e.t.slots), text)
-	if !ok {
-		return false
+	if p := &m.shapes.placed[slot]; p.ok {
+		if !m.shapes.put(p, e.t, msg, r) {
+			return false
+		}
+	} else {
+		text = text[fn:]
+		base += fn
+		score, ok := m.vm.run(&e.t.prog, len(e.t.slots), text)
+		if !ok {
+			return false
+		}
+		m.base = base
+		m.keep(e.t, e.t.rank(score)-penalty, r)
 	}
-	m.base = base
-	m.keep(e.t, e.t.rank(score)-penalty, r)
 	if fn > 0 {
 		r.Function = Span{off, off + fn - 2}
 	}

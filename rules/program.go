@@ -258,6 +258,33 @@ func (c *compiler) linkCaptures() {
 	}
 }
 
+// digitMayFollowCapture reports whether a capture may be followed by a
+// digit: where a capture ends inside a number depends on the number's
+// length, so its captures cannot be placed by the shape.
+func (p *program) digitMayFollowCapture() bool {
+	for _, in := range p.insts {
+		if in.op != opCap {
+			continue
+		}
+		for c := byte('0'); c <= '9'; c++ {
+			if in.follow[c] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// slotOf returns the index of the template's capture or group, or -1.
+func (t *Template) slotOf(v *Var, g *Group) int {
+	for k, s := range t.slots {
+		if s.v == v && s.group == g {
+			return k
+		}
+	}
+	return -1
+}
+
 // followTables holds one copy of each distinct follow table: a few dozen
 // serve every capture of the catalog, and stay in the CPU's cache.
 var followTables = internTable{m: map[[256]bool]*[256]bool{}}

@@ -9,12 +9,16 @@ import (
 // Log lines repeat: the same message comes again and again with other
 // addresses, ports and pids. The shape cache remembers, for the shape
 // of a message, which template won, so that a line of a known shape
-// runs that one template instead of the search.
+// skips the search.
 //
-// The shape is the message with every number replaced by one '#': a
-// number is a run of digits with no letter beside it (22, the parts of
-// 203.0.113.45), so that ports, addresses and pids do not make shapes
-// differ, while words (ssh2, sha256, T1110) stay as written.
+// The shape is the message with every number replaced by one '#'. It is
+// made of runs of letters and digits: a run of digits is a number (22,
+// the parts of 203.0.113.45); a run of digits and hex letters is one
+// beside a colon (an IPv6 group) and a word elsewhere (a hash); a run
+// with a letter beyond f is a word (ssh2, sha256, T1110). So ports,
+// addresses and pids do not make shapes differ, while words stay as
+// written. Numbers of hex letters and numbers of digits only are told
+// apart, since a port admits only the latter.
 //
 // The cache is exact, not a guess. A template whose literals hold no
 // number (see numberSensitive) matches two messages of one shape alike
@@ -23,12 +27,18 @@ import (
 // number in its text (":11: ", "DPT=22") can: the ones a search met
 // that could have outranked its winner are kept with the shape and
 // tried again on each later line of it.
+//
+// Matching alike means taking the same path: the winner's captures
+// start and end at the same places of the shape, so a later line of the
+// shape gets them placed (see placement) rather than by running the
+// template again, unless a capture ends where a digit may follow it.
 
 // maxShape bounds the shapes that are cached; longer messages are
 // searched every time.
 const maxShape = 256
 
-// shapeSlots is the size of the direct-mapped cache, per Matcher.
+// shapeSlots is the size of the two-way cache, per Matcher: about 0.7 MB
+// with the rechecks and placements beside it.
 const shapeSlots = 4096
 
 // Forms of a message a cached template matched, as MatchIn tries them.
@@ -51,22 +61,28 @@ type shapeSlot struct {
 	form        uint8
 	used        bool
 	recent      bool      // used more lately than the other slot of its pair
+	runs        uint8     // the shape's numbers, up to 255
+	length      uint16    // the shape's length
 	nCheck      uint8     // templates to try again, in the slot's rechecks
 	t           *Template // nil: no entry matches the shape
 }
 
 type shapeCache struct {
 	slots []shapeSlot
-	// rechecks[i] belongs to slots[i]; kept apart so that a slot is
-	// small and a lookup reads one cache line.
+	// rechecks[i] and placed[i] belong to slots[i]; kept apart so that
+	// a slot is small and a lookup reads one cache line.
 	rechecks [][maxRecheck]*Template
+	placed   []placement
 	// The shape of the message being matched, and its hashes.
-	cur         [maxShape]byte
-	n           int
-	firstNum    int // where in the message its first number starts
-	lastNum     int // where in the message its last number ends
-	hash, check uint64
-	ok          bool
+	cur      [maxShape + 8]byte
+	n        int
+	firstNum int // where in the message its first number starts
+	lastNum  int // where in the message its last number ends
+	// Where each number of the message starts and ends.
+	runStart, runEnd [maxShape/2 + 1]int32
+	nRuns            int
+	hash, check      uint64
+	ok               bool
 	// The number-sensitive templates the current search met in the body
 	// form, with the best rank they could have reached; and whether it
 	// met any in another form (which makes the shape uncacheable).
@@ -77,13 +93,19 @@ type shapeCache struct {
 }
 
 func newShapeCache() *shapeCache {
-	return &shapeCache{slots: make([]shapeSlot, shapeSlots), rechecks: make([][maxRecheck]*Template, shapeSlots)}
+	return &shapeCache{
+		slots:    make([]shapeSlot, shapeSlots),
+		rechecks: make([][maxRecheck]*Template, shapeSlots),
+		placed:   make([]placement, shapeSlots),
+	}
 }
 
 // Two hashes of independent random seeds name a shape: 128 bits, so
 // that two shapes in one process share both with a chance of about
 // n²/2¹²⁸ (no input can aim at it, the seeds being secret), far below
-// that of a memory error. The winner is run on the line in any case.
+// that of a memory error. A slot also keeps the shape's length and
+// number of numbers, and placed captures are checked to lie within the
+// message, so that even then no capture could point outside it.
 var shapeSeed, checkSeed = maphash.MakeSeed(), maphash.MakeSeed()
 
 // shapeOf computes the shape of msg into s.cur and its hashes. A shape
@@ -101,7 +123,8 @@ func (s *shapeCache) shapeOf(msg []byte) {
 		return
 	}
 	n, from := 0, 0 // from: where the text not yet copied starts
-	s.firstNum, s.lastNum = len(msg), 0
+	s.firstNum, s.lastNum, s.nRuns = len(msg), 0, 0
+	var marks uint64 // where the numbers are in the shape, and which hold hex letters
 	for i := nextDigit(msg, 0); i < len(msg); i = nextDigit(msg, i) {
 		var kinds uint8
 		k := i
@@ -119,15 +142,22 @@ func (s *shapeCache) shapeOf(msg []byte) {
 		}
 		n += copy(s.cur[n:], msg[from:k])
 		s.cur[n] = '#'
+		marks = (marks^(uint64(n)<<1|uint64(kinds&hexLetter)>>1))*0x100000001b3 + 1
 		n++
 		from = j
 		s.firstNum = min(s.firstNum, k)
 		s.lastNum = j
+		s.runStart[s.nRuns], s.runEnd[s.nRuns] = int32(k), int32(j)
+		s.nRuns++
 	}
 	n += copy(s.cur[n:], msg[from:])
 	s.n, s.ok = n, true
-	s.hash = maphash.Bytes(shapeSeed, s.cur[:n])
-	s.check = maphash.Bytes(checkSeed, s.cur[:n])
+	// The marks follow the shape into its hashes: a '#' of the message
+	// is not a number, and a number of digits is not one with hex letters
+	// (a port admits only the first).
+	binary.LittleEndian.PutUint64(s.cur[n:], marks)
+	s.hash = maphash.Bytes(shapeSeed, s.cur[:n+8])
+	s.check = maphash.Bytes(checkSeed, s.cur[:n+8])
 }
 
 // isNumber reports whether the run of letters and digits msg[k:j], which
@@ -202,7 +232,8 @@ func (s *shapeCache) lookup(fams FamilySet, level Levels) int {
 	i := s.hash & (shapeSlots - 1)
 	for _, j := range [2]uint64{i, i ^ 1} {
 		e := &s.slots[j]
-		if e.used && e.hash == s.hash && e.check == s.check && e.fams == fams && e.level == level {
+		if e.used && e.hash == s.hash && e.check == s.check && e.fams == fams && e.level == level &&
+			int(e.length) == s.n && int(e.runs) == min(s.nRuns, 255) {
 			e.recent = true
 			s.slots[j^1].recent = false
 			return int(j)
@@ -264,9 +295,11 @@ func (s *shapeCache) met(t *Template, bound int, body bool) {
 	}
 }
 
-// store remembers the current shape's winner, and the number-sensitive
-// templates that could have beaten it on another line of the shape.
-func (s *shapeCache) store(fams FamilySet, level Levels, t *Template, form uint8, rank int) {
+// store remembers the current shape's winner, r's, and the
+// number-sensitive templates that could have beaten it on another line
+// of the shape.
+func (s *shapeCache) store(fams FamilySet, level Levels, r *Result, form uint8) {
+	t, rank := r.Template, r.rank
 	if !s.ok || s.sensBest > rank && s.sensOther {
 		return
 	}
@@ -278,6 +311,7 @@ func (s *shapeCache) store(fams FamilySet, level Levels, t *Template, form uint8
 	e := &s.slots[i]
 	e.recent, s.slots[i^1].recent = true, false
 	e.used, e.hash, e.check, e.fams, e.level, e.t, e.form = true, s.hash, s.check, fams, level, t, form
+	e.length, e.runs = uint16(s.n), uint8(min(s.nRuns, 255))
 	e.nCheck = 0
 	if s.sensBest > rank {
 		for _, u := range s.sens[:s.nSens] {
@@ -287,6 +321,98 @@ func (s *shapeCache) store(fams FamilySet, level Levels, t *Template, form uint8
 			}
 		}
 	}
+	s.place(&s.placed[i], r)
+}
+
+// Placing the winner's captures. A template that cannot tell numbers
+// apart (mappable) matches every message of a shape alike: the same
+// path through it, so the same rank, and captures that start and end
+// at the same places of the shape. There is then no need to run it on
+// another line of the shape: its captures are where they were, moved by
+// the difference in length of the numbers before them.
+
+// maxPlaced bounds the captures a placement holds; a winner with more is
+// run on each line.
+const maxPlaced = 8
+
+// placement holds the winner's captures as places in the shape.
+type placement struct {
+	ok   bool
+	n    uint8
+	rank int32
+	caps [maxPlaced]placedCapture
+}
+
+type placedCapture struct {
+	slot       uint8 // the template's capture
+	start, end anchor
+}
+
+// anchor is a place in a message: off bytes after the end of its number
+// run (or after the message's start when run is -1).
+type anchor struct{ run, off int16 }
+
+// place records r's captures in p, if its template is mappable and each
+// capture starts and ends outside the numbers of the current message.
+func (s *shapeCache) place(p *placement, r *Result) {
+	p.ok = false
+	t := r.Template
+	if t == nil || !t.mappable || r.ncaps > maxPlaced {
+		return
+	}
+	for j, c := range r.caps[:r.ncaps] {
+		k := t.slotOf(c.Var, c.Group)
+		start, ok1 := s.anchorOf(c.Start)
+		end, ok2 := s.anchorOf(c.End)
+		if k < 0 || !ok1 || !ok2 {
+			return
+		}
+		p.caps[j] = placedCapture{slot: uint8(k), start: start, end: end}
+	}
+	p.ok, p.n, p.rank = true, uint8(r.ncaps), int32(r.rank)
+}
+
+// anchorOf returns the anchor of offset at of the current message, and
+// false when it lies inside a number.
+func (s *shapeCache) anchorOf(at int) (anchor, bool) {
+	run := -1
+	for k := range s.nRuns {
+		if int(s.runStart[k]) >= at {
+			break
+		}
+		if at < int(s.runEnd[k]) {
+			return anchor{}, false
+		}
+		run = k
+	}
+	if run < 0 {
+		return anchor{-1, int16(at)}, true
+	}
+	return anchor{int16(run), int16(at - int(s.runEnd[run]))}, true
+}
+
+// put sets r to t's match with the captures of p, placed in msg, and
+// reports whether each lies within it.
+func (s *shapeCache) put(p *placement, t *Template, msg []byte, r *Result) bool {
+	for j, c := range p.caps[:p.n] {
+		sl := &t.slots[c.slot]
+		start, end := s.offset(c.start), s.offset(c.end)
+		if start < 0 || start > end || end > len(msg) {
+			r.Entry, r.Template, r.ncaps = nil, nil, 0
+			return false
+		}
+		r.caps[j] = Capture{Var: sl.v, Group: sl.group, Start: start, End: end}
+	}
+	r.Entry, r.Template, r.rank, r.ncaps = t.Entry, t, int(p.rank), int(p.n)
+	return true
+}
+
+// offset returns the offset of a in the current message.
+func (s *shapeCache) offset(a anchor) int {
+	if a.run < 0 {
+		return int(a.off)
+	}
+	return int(s.runEnd[a.run]) + int(a.off)
 }
 
 // numberSensitive reports whether a template's literals hold text that

@@ -363,6 +363,7 @@ func newTemplate(text string, seq []node, elided bool) (*Template, error) {
 	}
 	t.maxRank = t.rank(t.maxScore)
 	t.sensitive = numberSensitive(prog.lits)
+	t.mappable = !t.sensitive && !prog.digitMayFollowCapture()
 	return t, nil
 }
 
