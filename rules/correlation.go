@@ -35,6 +35,7 @@ const (
 	MaxCount        = 100000 // largest count threshold
 	MaxWindow       = 30 * 24 * time.Hour
 	MaxSelects      = 32 // select lines per rule
+	MaxGroupBy      = 4  // group-by fields per rule
 )
 
 // Field is a value of a line that a correlation rule groups by, counts
@@ -488,6 +489,9 @@ func (cd *corrDraft) finish(c *Catalog) []error {
 			}
 		}
 	}
+	if len(r.GroupBy) > MaxGroupBy {
+		at("group-by", "%d fields; a rule may group by at most %d", len(r.GroupBy), MaxGroupBy)
+	}
 	if len(r.GroupBy) == 0 {
 		at("group-by", "needs \"group-by:\": the fields whose values must be the same, such as source.ip")
 	}
@@ -626,7 +630,7 @@ func (c *Catalog) parseSelector(text string) (Selector, error) {
 		cond := Cond{Attr: attr, Not: not, Values: strings.Split(vals, ",")}
 		for _, v := range cond.Values {
 			if err := c.checkCondValue(attr, v); err != nil {
-				return s, fmt.Errorf("%q: %v", term, err)
+				return s, fmt.Errorf("%q: %w", term, err)
 			}
 		}
 		if attr == AttrInvalidUser && len(cond.Values) != 1 {

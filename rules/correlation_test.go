@@ -74,6 +74,8 @@ func TestCorrelationErrors(t *testing.T) {
 			`user.rules:1: X-BRUTE: needs "group-by:": the fields whose values must be the same`},
 		{"bad group-by", strings.Replace(goodRule, "group-by: source.ip", "group-by: source.address", 1),
 			`user.rules:5: group-by: "source.address" is not a field a rule can group by; use host.hostname`},
+		{"too many group-by", strings.Replace(goodRule, "group-by: source.ip", "group-by: source.ip, user.name, host.hostname, process.name, sshenrich.vrf", 1),
+			`user.rules:5: group-by: 5 fields; a rule may group by at most 4`},
 		{"bad count", strings.Replace(goodRule, "count: 3", "count: many", 1),
 			`user.rules:6: count: "many" must be a whole number from 1 to 100000`},
 		{"zero count", strings.Replace(goodRule, "count: 3", "count: 0", 1), `user.rules:6: count: "0" must be a whole number`},
