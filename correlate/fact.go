@@ -109,6 +109,7 @@ const (
 	fieldBytesSent     = "bytes_sent"
 	fieldBytesReceived = "bytes_received"
 	varCommonName      = "common name"
+	varInstance        = "instance" // OpenVPN's "cn/address:port" of a client instance
 )
 
 // Build fills f from a line's envelope and its match (m.Entry nil for
@@ -128,6 +129,7 @@ func (b *Builder) Build(f *Fact, env *parser.Envelope, m *rules.Result) {
 	f.Polled = env.Format == parser.FormatAX
 	f.PollStart = env.Format == parser.FormatAXHeader && bytes.HasPrefix(env.Message, []byte("Date "))
 	msg := env.Message
+	var instance []byte
 	if e := m.Entry; e != nil {
 		f.Entry = e
 		f.Outcome = e.Outcome
@@ -137,6 +139,10 @@ func (b *Builder) Build(f *Fact, env *parser.Envelope, m *rules.Result) {
 		f.InvalidUser = m.InvalidUser(msg)
 		for _, c := range m.Captures() {
 			if c.Var == nil || c.Start >= c.End || c.End > len(msg) {
+				continue
+			}
+			if c.Var.Dest == rules.DestNone && c.Var.Name == varInstance {
+				instance = msg[c.Start:c.End]
 				continue
 			}
 			b.capture(f, c.Var, msg[c.Start:c.End])
@@ -154,6 +160,15 @@ func (b *Builder) Build(f *Fact, env *parser.Envelope, m *rules.Result) {
 		}
 		if f.User == nil {
 			f.User = env.VPNUser // as the record writer does
+		}
+	}
+	if instance != nil && f.SourceIP == nil {
+		// A line without the client prefix that names the instance in
+		// its text: "MULTI: Learn: 10.8.0.6 -> alice/198.51.100.7:51000".
+		cn, addr, port := splitInstance(instance)
+		f.SourceIP, f.SourcePort = addr, port
+		if f.CommonName == nil {
+			f.CommonName = cn
 		}
 	}
 	f.SourceIP = trimMapped(f.SourceIP)
@@ -272,6 +287,28 @@ func pushedAddress(opts []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// splitInstance reads OpenVPN's name of a client instance:
+// "cn/198.51.100.7:51000", "198.51.100.7:51000" or "cn/2001:db8::7"
+// (an IPv6 address is printed without its port).
+func splitInstance(b []byte) (cn, addr []byte, port int) {
+	port = -1
+	if i := bytes.LastIndexByte(b, '/'); i >= 0 {
+		cn, b = b[:i], b[i+1:]
+		if string(cn) == "UNDEF" {
+			cn = nil
+		}
+	}
+	if i := bytes.LastIndexByte(b, ':'); i >= 0 && bytes.IndexByte(b, '.') >= 0 {
+		if p := atoi(b[i+1:]); p >= 0 {
+			b, port = b[:i], p
+		}
+	}
+	if len(b) == 0 || bytes.IndexByte(b, '.') < 0 && bytes.IndexByte(b, ':') < 0 {
+		return cn, nil, -1
+	}
+	return cn, b, port
 }
 
 // trimMapped writes an IPv4-mapped IPv6 address as IPv4, as the record

@@ -255,7 +255,9 @@ func (e *Engine) update(r int32, f *Fact, t int64, role rules.SessionRole) {
 	}
 	s.set(&s.rdomain, f.RDomain)
 	s.set(&s.cn, f.CommonName)
-	s.set(&s.pool, f.PoolIP)
+	if f.Outcome != "failure" {
+		s.set(&s.pool, f.PoolIP) // not an address a failed line could not assign
+	}
 	if f.BytesSent >= 0 {
 		s.bytesSent = f.BytesSent
 	}
