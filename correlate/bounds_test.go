@@ -15,11 +15,12 @@ import (
 // (pid) of its own, as facts built from records: a flood of distinct
 // sources.
 func floodFact(f *Fact, entry *rules.Entry, i int, at time.Time) {
+	ip := f.SourceIP[:0]
 	f.Reset()
 	f.Time = at.UnixNano()
 	f.Host, f.Program, f.PID = []byte("web02"), []byte("sshd"), 100000+i
 	f.Entry, f.Outcome, f.Class = entry, "failure", ClassSSH
-	f.SourceIP = fmt.Appendf(f.SourceIP[:0], "10.%d.%d.%d", i>>16&0xff, i>>8&0xff, i&0xff)
+	f.SourceIP = fmt.Appendf(ip, "10.%d.%d.%d", i>>16&0xff, i>>8&0xff, i&0xff)
 	f.SourcePort, f.User, f.AuthMethod = 40000+i%20000, []byte("root"), []byte("password")
 }
 
@@ -197,6 +198,26 @@ func TestBadInput(t *testing.T) {
 	`)
 	if rs[1].Code != rules.Unclassified || rs[1].Session != rs[0].Session || rs[1].IP != "198.51.100.23" {
 		t.Errorf("unclassified line: %+v", rs[1])
+	}
+}
+
+// TestSessionsOrAlertsOff: each half can be switched off alone.
+func TestSessionsOrAlertsOff(t *testing.T) {
+	var lines []string
+	for i := range 8 {
+		lines = append(lines, attempt(time.Duration(i)*time.Second, 6000+i, "root", "203.0.113.50", 40000+i))
+	}
+	cfg := DefaultConfig()
+	cfg.Sessions = false
+	rs := newHarness(t, cfg).run(strings.Join(lines, "\n"))
+	if codes := alertCodes(rs); !slices.Equal(codes, []string{"CORR-0001"}) || rs[0].Session != "" {
+		t.Errorf("sessions off: alerts %v, session %q", codes, rs[0].Session)
+	}
+	cfg = DefaultConfig()
+	cfg.Alerts = false
+	rs = newHarness(t, cfg).run(strings.Join(lines, "\n"))
+	if codes := alertCodes(rs); len(codes) != 0 || rs[0].Session == "" {
+		t.Errorf("alerts off: alerts %v, session %q", codes, rs[0].Session)
 	}
 }
 

@@ -32,6 +32,12 @@ func (m DedupMode) String() string {
 type Config struct {
 	// Enabled turns correlation on. Off, Observe only resets its Output.
 	Enabled bool
+	// Sessions follows sessions (session ids, inferred fields,
+	// durations); Alerts counts events for the correlation rules. An
+	// aggregator whose input the nodes enriched (and followed sessions
+	// for) turns Sessions off; nodes that leave cross-host alerts to
+	// the aggregator turn Alerts off (docs/correlation.md, Fleets).
+	Sessions, Alerts bool
 	// Dedup says what the caller does with a repeated AX trace line;
 	// the engine looks for repeats unless it is DedupOff.
 	Dedup DedupMode
@@ -74,6 +80,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Enabled:       true,
+		Sessions:      true,
+		Alerts:        true,
 		Dedup:         DedupMark,
 		MaxSessions:   32768,
 		SessionTTL:    24 * time.Hour,
@@ -104,6 +112,8 @@ func ConfigKeys() []ConfigKey {
 	d := DefaultConfig()
 	return []ConfigKey{
 		{"correlation", "on", "on or off: follow sessions, infer missing fields and raise correlation alerts."},
+		{"correlation_sessions", "on", "on or off: follow sessions (off on an aggregator whose nodes do)."},
+		{"correlation_alerts", "on", "on or off: count events for the correlation rules and raise alerts (off on nodes that leave them to an aggregator)."},
 		{"dedup", d.Dedup.String(), "mark, drop or off: what to do with an AX trace line seen again in a later poll of the switch."},
 		{"correlation_max_sessions", strconv.Itoa(d.MaxSessions), "Sessions followed at once (1024 to 16M); the oldest are forgotten first."},
 		{"correlation_session_ttl", "24h", "How long an authenticated session with no line is kept."},
@@ -137,16 +147,24 @@ func (c *Config) Set(key, value string) error {
 		*dst = d
 		return nil
 	}
-	switch key {
-	case "correlation":
+	onOff := func(dst *bool) error {
 		switch strings.ToLower(value) {
 		case "on", "true", "yes":
-			c.Enabled = true
+			*dst = true
 		case "off", "false", "no":
-			c.Enabled = false
+			*dst = false
 		default:
 			return fmt.Errorf("%s: %q must be on or off", key, value)
 		}
+		return nil
+	}
+	switch key {
+	case "correlation":
+		return onOff(&c.Enabled)
+	case "correlation_sessions":
+		return onOff(&c.Sessions)
+	case "correlation_alerts":
+		return onOff(&c.Alerts)
 	case "dedup":
 		for i, n := range dedupNames {
 			if n == strings.ToLower(value) {

@@ -37,6 +37,9 @@ func TestConfigSet(t *testing.T) {
 	}{
 		{"correlation", "off", func(c Config) bool { return !c.Enabled }, ""},
 		{"correlation", "maybe", nil, `correlation: "maybe" must be on or off`},
+		{"correlation_sessions", "off", func(c Config) bool { return !c.Sessions && c.Alerts }, ""},
+		{"correlation_alerts", "no", func(c Config) bool { return !c.Alerts && c.Sessions }, ""},
+		{"correlation_alerts", "2", nil, `correlation_alerts: "2" must be on or off`},
 		{"dedup", "drop", func(c Config) bool { return c.Dedup == DedupDrop }, ""},
 		{"dedup", "OFF", func(c Config) bool { return c.Dedup == DedupOff }, ""},
 		{"dedup", "erase", nil, `dedup: "erase" must be mark, drop or off`},

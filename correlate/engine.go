@@ -70,7 +70,8 @@ func New(cat *rules.Catalog, cfg Config) (*Engine, error) {
 	e.counters = newStore[counter](cfg.MaxCounters, min(cfg.MaxCounters, 1024), 1)
 	e.seen = newStore[seenValue](cfg.MaxDistinct, min(cfg.MaxDistinct, 1024), 1)
 	e.dedup = newStore[dedupLine](cfg.MaxDedupLines, min(cfg.MaxDedupLines, 1024), 1)
-	e.polls = newStore[pollState](1024, 64, 1)
+	// One record per AX host and per switch of each: a bound of its own.
+	e.polls = newStore[pollState](max(minTable, cfg.MaxDedupLines/16), 64, 1)
 	e.ruleTTL = make([]int64, len(e.rules))
 	for i, r := range e.rules {
 		e.ruleTTL[i] = max(e.ruleTTL[i], int64(max(r.Window, r.Suppress)))
@@ -213,13 +214,15 @@ func (tx Tx) Observe(f *Fact, out *Output) {
 	if f.Polled && e.cfg.Dedup != DedupOff {
 		out.Repeat = e.isRepeat(f, t)
 	}
-	switch f.Class {
-	case ClassSSH:
-		e.sshSession(f, t, out, out.Repeat)
-	case ClassVPN:
-		e.vpnSession(f, t, out, out.Repeat)
+	if e.cfg.Sessions {
+		switch f.Class {
+		case ClassSSH:
+			e.sshSession(f, t, out, out.Repeat)
+		case ClassVPN:
+			e.vpnSession(f, t, out, out.Repeat)
+		}
 	}
-	if !out.Repeat {
+	if e.cfg.Alerts && !out.Repeat {
 		e.count(f, t, out)
 	}
 }
@@ -227,8 +230,8 @@ func (tx Tx) Observe(f *Fact, out *Output) {
 // count feeds the fact to the rules that select it.
 func (e *Engine) count(f *Fact, t int64, out *Output) {
 	ent := f.Entry
-	if ent == nil || ent.Index < 0 || ent.Index >= len(e.byEntry) || e.cat.Entries()[ent.Index] != ent {
-		return // unclassified, or an entry of another catalog
+	if ent == nil || ent.Kind == "alert" || ent.Index < 0 || ent.Index >= len(e.byEntry) || e.cat.Entries()[ent.Index] != ent {
+		return // unclassified, an alert, or an entry of another catalog
 	}
 	var line rules.Line
 	lineSet := false
@@ -439,6 +442,13 @@ func (c *clock) observe(t int64, s *stats) int64 {
 // String describes the engine for a start-up log line.
 func (e *Engine) String() string {
 	c := e.cfg
-	return fmt.Sprintf("correlation: %d rules, dedup %s, sessions %d (ttl %s, preauth %s, ended %s), counters %d, distinct %d, dedup lines %d (ttl %s)",
-		len(e.rules), c.Dedup, c.MaxSessions, c.SessionTTL, c.PreauthTTL, c.EndedTTL, c.MaxCounters, c.MaxDistinct, c.MaxDedupLines, c.DedupTTL)
+	onOff := func(b bool) string {
+		if b {
+			return "on"
+		}
+		return "off"
+	}
+	return fmt.Sprintf("correlation %s: sessions %s (at most %d; ttl %s, preauth %s, ended %s), alerts %s (%d rules, counters %d, distinct %d), dedup %s (lines %d, ttl %s)",
+		onOff(c.Enabled), onOff(c.Sessions), c.MaxSessions, c.SessionTTL, c.PreauthTTL, c.EndedTTL, onOff(c.Alerts), len(e.rules), c.MaxCounters, c.MaxDistinct,
+		c.Dedup, c.MaxDedupLines, c.DedupTTL)
 }

@@ -94,3 +94,21 @@ func TestPushedAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestFieldSetNames(t *testing.T) {
+	all := FieldSet(1<<numInferred - 1)
+	buf := make([]string, 0, numInferred)
+	if a := testing.AllocsPerRun(100, func() { all.Names(buf[:0]) }); a != 0 {
+		t.Errorf("Names allocates %v", a)
+	}
+	names := all.Names(nil)
+	if len(names) != numInferred || names[0] != "source.ip" || names[numInferred-1] != "sshenrich.bytes_received" {
+		t.Errorf("names %v", names)
+	}
+	if got := (InferredUser | InferredPoolIP).Names(nil); len(got) != 2 || got[0] != "user.name" || got[1] != "sshenrich.pool_ip" {
+		t.Errorf("names %v", got)
+	}
+	if !(InferredUser | InferredPoolIP).Has(InferredPoolIP) || InferredUser.Has(InferredPoolIP) {
+		t.Error("Has")
+	}
+}

@@ -19,19 +19,20 @@ const (
 	InferredPoolIP
 	InferredVRF
 	InferredRDomain
-	InferredBytes
+	InferredBytesSent
+	InferredBytesReceived
 	numInferred = iota
 )
 
 // inferredNames are the record fields, as sshenrich.inferred lists them.
 var inferredNames = [numInferred]string{"source.ip", "source.port", "user.name", "sshenrich.common_name",
-	"sshenrich.pool_ip", "sshenrich.vrf", "sshenrich.rdomain", "sshenrich.bytes"}
+	"sshenrich.pool_ip", "sshenrich.vrf", "sshenrich.rdomain", "sshenrich.bytes_sent", "sshenrich.bytes_received"}
 
 // Has reports whether f is in the set.
 func (s FieldSet) Has(f FieldSet) bool { return s&f != 0 }
 
 // Names appends the record field names of the set to dst, in a fixed
-// order; with a dst of capacity 8 it does not allocate.
+// order; with a dst of capacity 9 it does not allocate.
 func (s FieldSet) Names(dst []string) []string {
 	for i, n := range inferredNames {
 		if s&(1<<i) != 0 {

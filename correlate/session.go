@@ -310,9 +310,13 @@ func (e *Engine) report(r int32, f *Fact, t int64, role rules.SessionRole, out *
 			out.Duration = time.Duration(t - s.start)
 			out.HasDuration = true
 		}
-		if f.BytesSent < 0 && f.BytesReceived < 0 && (s.bytesSent >= 0 || s.bytesReceived >= 0) {
-			out.BytesSent, out.BytesReceived = s.bytesSent, s.bytesReceived
-			out.Inferred |= InferredBytes
+		if f.BytesSent < 0 && s.bytesSent >= 0 {
+			out.BytesSent = s.bytesSent
+			out.Inferred |= InferredBytesSent
+		}
+		if f.BytesReceived < 0 && s.bytesReceived >= 0 {
+			out.BytesReceived = s.bytesReceived
+			out.Inferred |= InferredBytesReceived
 		}
 	}
 }

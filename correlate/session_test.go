@@ -38,7 +38,7 @@ func TestSSHSessionPrivsep(t *testing.T) {
 	}
 	// PAM's open and close lines lack the address: it is inferred (and
 	// the close, a closing line, also gets the byte counts).
-	for i, want := range map[int][]string{2: {"source.ip", "source.port"}, 8: {"source.ip", "source.port", "sshenrich.bytes"}} {
+	for i, want := range map[int][]string{2: {"source.ip", "source.port"}, 8: {"source.ip", "source.port", "sshenrich.bytes_sent", "sshenrich.bytes_received"}} {
 		if rs[i].IP != "198.51.100.23" || rs[i].Port != 40222 || !slices.Equal(rs[i].Inferred, want) {
 			t.Errorf("line %d: ip %q port %d inferred %v, want %v", i+1, rs[i].IP, rs[i].Port, rs[i].Inferred, want)
 		}
@@ -65,7 +65,7 @@ func TestSSHSessionPrivsep(t *testing.T) {
 		}
 	}
 	// "Closing connection" follows "Transferred": it gets the byte counts.
-	if rs[7].Bytes != [2]int64{3456, 2345} || !slices.Contains(rs[7].Inferred, "sshenrich.bytes") {
+	if rs[7].Bytes != [2]int64{3456, 2345} || !slices.Contains(rs[7].Inferred, "sshenrich.bytes_sent") || !slices.Contains(rs[7].Inferred, "sshenrich.bytes_received") {
 		t.Errorf("closing line: bytes %v inferred %v", rs[7].Bytes, rs[7].Inferred)
 	}
 	if rs[6].Bytes != [2]int64{-1, -1} {

@@ -46,7 +46,7 @@ type index struct {
 
 func newIndex(n int) index {
 	size := 16
-	for size < n*2 {
+	for size < n*4 {
 		size <<= 1
 	}
 	return index{slots: make([]islot, size)}
@@ -80,7 +80,7 @@ func (ix *index) set(k hkey, r int32) int32 {
 		ix.slots[i].v = r + 1
 		return prev
 	}
-	if (ix.live+ix.tombs+1)*4 > len(ix.slots)*3 {
+	if (ix.live+ix.tombs+1)*2 > len(ix.slots) {
 		ix.rehash()
 	}
 	mask := len(ix.slots) - 1
@@ -110,11 +110,14 @@ func (ix *index) del(k hkey) int32 {
 	return prev
 }
 
-// rehash rebuilds the index, twice as large when it is more than half
-// full of live keys; otherwise only the tombstones go.
+// rehash rebuilds the index, twice as large when a quarter of it
+// holds live keys; otherwise only the tombstones go. An index is at
+// most half full (live keys and tombstones), so that a probe for an
+// absent key, the common case under a flood of new sources, stays
+// short with linear probing.
 func (ix *index) rehash() {
 	size := len(ix.slots)
-	if ix.live*2 >= size {
+	if ix.live*4 >= size {
 		size *= 2
 	}
 	old := ix.slots
