@@ -115,7 +115,7 @@ func ConfigKeys() []ConfigKey {
 		{"correlation_sessions", "on", "on or off: follow sessions (off on an aggregator whose nodes do)."},
 		{"correlation_alerts", "on", "on or off: count events for the correlation rules and raise alerts (off on nodes that leave them to an aggregator)."},
 		{"dedup", d.Dedup.String(), "mark, drop or off: what to do with an AX trace line seen again in a later poll of the switch."},
-		{"correlation_max_sessions", strconv.Itoa(d.MaxSessions), "Sessions followed at once (1024 to 16M); the oldest are forgotten first."},
+		{"correlation_max_sessions", strconv.Itoa(d.MaxSessions), "Sessions followed at once (1024 to 16M); past it, the sessions that would expire first are dropped."},
 		{"correlation_session_ttl", "24h", "How long an authenticated session with no line is kept."},
 		{"correlation_preauth_ttl", "10m", "How long a connection that has not authenticated is kept."},
 		{"correlation_ended_ttl", "2m", "How long a session is kept after its end line, for the lines that follow it."},

@@ -47,9 +47,19 @@ type session struct {
 func (s *session) get(t text) []byte { return s.arena[t.off : int(t.off)+int(t.n)] }
 
 // set keeps v as the value of *t unless it has one, is too long, or
-// the arena is full.
+// the arena is full. A value the session keeps already (an OpenVPN
+// user that is also the common name) is shared.
 func (s *session) set(t *text, v []byte) bool {
-	if t.n > 0 || len(v) == 0 || len(v) > maxStored || int(s.used)+len(v) > len(s.arena) {
+	if t.n > 0 || len(v) == 0 || len(v) > maxStored {
+		return false
+	}
+	for _, o := range [...]text{s.ip, s.user, s.cn, s.pool, s.rdomain} {
+		if o.n > 0 && bytes.Equal(s.get(o), v) {
+			*t = o
+			return true
+		}
+	}
+	if int(s.used)+len(v) > len(s.arena) {
 		return false
 	}
 	copy(s.arena[s.used:], v)

@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -224,5 +225,30 @@ func TestSessionIDStable(t *testing.T) {
 	c := newHarness(t, DefaultConfig()).run(`Jun 16 07:37:23 web02 sshd[4409]: Connection from 198.51.100.23 port 40222 on 192.0.2.11 port 22`)
 	if c[0].Session == a[0].Session {
 		t.Errorf("a session starting at another time has the same id")
+	}
+}
+
+// TestSessionText: values are kept once, shared when equal, and a
+// value too long to keep is not inferred.
+func TestSessionText(t *testing.T) {
+	var s session
+	long := []byte(strings.Repeat("u", maxStored+1))
+	if s.set(&s.user, long) || s.user.n != 0 {
+		t.Error("a value longer than maxStored was kept")
+	}
+	if !s.set(&s.user, []byte("user01")) || !s.set(&s.cn, []byte("user01")) || s.used != 6 || s.cn != s.user {
+		t.Errorf("equal values not shared: used %d", s.used)
+	}
+	if s.set(&s.user, []byte("other")) || string(s.get(s.user)) != "user01" {
+		t.Error("a kept value was replaced")
+	}
+	for i := 0; s.set(&s.pool, []byte(strings.Repeat("x", maxStored))); i++ {
+		s.pool = text{}
+		if i > 10 {
+			t.Fatal("the arena never fills")
+		}
+	}
+	if int(s.used)+maxStored <= len(s.arena) {
+		t.Errorf("set refused a value that fits: used %d", s.used)
 	}
 }
