@@ -191,10 +191,8 @@ func (c *Config) Set(key, value string) error {
 		return dur(&c.DedupTTL, time.Minute, 90*24*time.Hour)
 	case "correlation_max_clock_jump":
 		return dur(&c.MaxClockJump, time.Minute, 30*24*time.Hour)
-	default:
-		return fmt.Errorf("%s: not a correlation key", key)
 	}
-	return nil
+	return fmt.Errorf("%s: not a correlation key", key)
 }
 
 // Validate checks every field; the error names the field and its key.
