@@ -1,7 +1,6 @@
 package correlate
 
 import (
-	"fmt"
 	"runtime"
 	"slices"
 	"strings"
@@ -18,11 +17,16 @@ func floodFact(f *Fact, entry *rules.Entry, i int, at time.Time) {
 	ip := f.SourceIP[:0]
 	f.Reset()
 	f.Time = at.UnixNano()
-	f.Host, f.Program, f.PID = []byte("web02"), []byte("sshd"), 100000+i
+	f.Host, f.Program, f.PID = floodHost, floodProgram, 100000+i
 	f.Entry, f.Outcome, f.Class = entry, "failure", ClassSSH
-	f.SourceIP = fmt.Appendf(ip, "10.%d.%d.%d", i>>16&0xff, i>>8&0xff, i&0xff)
-	f.SourcePort, f.User, f.AuthMethod = 40000+i%20000, []byte("root"), []byte("password")
+	ip = append(ip, "10."...)
+	ip = append(appendUint(ip, uint64(i>>16&0xff)), '.')
+	ip = append(appendUint(ip, uint64(i>>8&0xff)), '.')
+	f.SourceIP = appendUint(ip, uint64(i&0xff))
+	f.SourcePort, f.User, f.AuthMethod = 40000+i%20000, floodUser, floodMethod
 }
+
+var floodHost, floodProgram, floodUser, floodMethod = []byte("web02"), []byte("sshd"), []byte("root"), []byte("password")
 
 // TestFloodIsBounded: a flood of distinct sources (each a session, a
 // brute-force counter for four rules and a distinct value) keeps every

@@ -19,7 +19,7 @@ const (
 // Bounds of the text a session keeps.
 const (
 	maxStored   = 64  // longest value kept (a longer user name is not inferred)
-	sessionText = 208 // bytes of text per session
+	sessionText = 160 // bytes of text per session: an address, a user, a routing domain or a pool address
 )
 
 // text is a value kept in a record's arena.

@@ -20,7 +20,7 @@ type hkey struct{ a, b uint64 }
 
 // maxKeysPerRecord bounds the keys one record can be found by; each
 // store has its own bound (a counter has one key, a session several).
-const maxKeysPerRecord = 5
+const maxKeysPerRecord = 4
 
 // meta is what the store keeps beside each record.
 type meta struct {
@@ -46,7 +46,7 @@ type index struct {
 
 func newIndex(n int) index {
 	size := 16
-	for size < n*4 {
+	for size*3 < n*8 {
 		size <<= 1
 	}
 	return index{slots: make([]islot, size)}
@@ -110,14 +110,15 @@ func (ix *index) del(k hkey) int32 {
 	return prev
 }
 
-// rehash rebuilds the index, twice as large when a quarter of it
-// holds live keys; otherwise only the tombstones go. An index is at
-// most half full (live keys and tombstones), so that a probe for an
-// absent key, the common case under a flood of new sources, stays
-// short with linear probing.
+// rehash rebuilds the index, twice as large when 3/8 of it holds live
+// keys; otherwise only the tombstones go. An index is at most half full
+// (live keys and tombstones), so that a probe for an absent key, the
+// common case under a flood of new sources, stays short with linear
+// probing; under eviction, where every new key leaves a tombstone, it
+// is rebuilt after at least 1/8 of its size in new keys.
 func (ix *index) rehash() {
 	size := len(ix.slots)
-	if ix.live*4 >= size {
+	if ix.live*8 >= size*3 {
 		size *= 2
 	}
 	old := ix.slots
