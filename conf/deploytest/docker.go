@@ -202,9 +202,9 @@ func checkBuildStage(root string, st instructions.Stage, excluded func(string) b
 		case *instructions.CopyCommand:
 			for _, src := range c.SourcePaths {
 				rel := path.Clean(src)
-				st, err := os.Stat(filepath.Join(root, rel))
+				fi, err := os.Stat(filepath.Join(root, rel))
 				want := "./"
-				if err == nil && st.IsDir() {
+				if err == nil && fi.IsDir() {
 					want = rel + "/"
 				}
 				if strings.TrimPrefix(c.DestPath, "./") != strings.TrimPrefix(want, "./") {

@@ -487,7 +487,7 @@ func commandLine(ct *corev1.Container) (conf, workdir string, err error) {
 		}
 	}
 	if conf == "" {
-		return "", "", fmt.Errorf("command line %q names no configuration (-c)", append(ct.Command, ct.Args...))
+		return "", "", fmt.Errorf("command %q args %q name no configuration (-c)", ct.Command, ct.Args)
 	}
 	return conf, workdir, nil
 }

@@ -270,3 +270,47 @@ func TestWorkloadMistakes(t *testing.T) {
 		})
 	}
 }
+
+func TestCommandLine(t *testing.T) {
+	cases := []struct {
+		command, args        []string
+		conf, workdir, wantE string
+	}{
+		{nil, nil, ImageConfig, "/", ""},
+		{[]string{ImageBinary}, []string{"-c", "/a.conf"}, "/a.conf", "/", ""},
+		{[]string{ImageBinary}, []string{"--workdir=/w", "--config=/b.conf"}, "/b.conf", "/w", ""},
+		{nil, []string{"-w", "/w", "--config", "c.conf"}, "c.conf", "/w", ""},
+		{[]string{ImageBinary, "-c", "/d.conf"}, nil, "/d.conf", "/", ""},
+		{[]string{"/bin/sh", "-c", "fluent-bit"}, nil, "", "", "the image's binary"},
+		{[]string{ImageBinary}, []string{"-v"}, "", "", "name no configuration"},
+	}
+	for _, tc := range cases {
+		conf, workdir, err := commandLine(&corev1.Container{Command: tc.command, Args: tc.args})
+		if tc.wantE != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantE) {
+				t.Errorf("%q %q: error %v, want %q", tc.command, tc.args, err, tc.wantE)
+			}
+			continue
+		}
+		if err != nil || conf != tc.conf || workdir != tc.workdir {
+			t.Errorf("%q %q = %q, %q, %v; want %q, %q", tc.command, tc.args, conf, workdir, err, tc.conf, tc.workdir)
+		}
+	}
+}
+
+func TestSplitImage(t *testing.T) {
+	cases := []struct{ ref, repo, tag, digest string }{
+		{"fluent/fluent-bit:5.1.1", "fluent/fluent-bit", "5.1.1", ""},
+		{"registry.example.com:5000/a/b", "registry.example.com:5000/a/b", "", ""},
+		{"registry.example.com:5000/a/b:1.0", "registry.example.com:5000/a/b", "1.0", ""},
+		{"a/b@sha256:0123", "a/b", "", "sha256:0123"},
+		{"a/b:1@sha256:0123", "a/b", "1", "sha256:0123"},
+		{"golang:1.26-bookworm", "golang", "1.26-bookworm", ""},
+	}
+	for _, tc := range cases {
+		repo, tag, digest := SplitImage(tc.ref)
+		if repo != tc.repo || tag != tc.tag || digest != tc.digest {
+			t.Errorf("SplitImage(%q) = %q, %q, %q", tc.ref, repo, tag, digest)
+		}
+	}
+}

@@ -127,7 +127,7 @@ func CheckPipeline(cfg *Config, rt Runtime) (*Pipeline, []error) {
 
 func hasSshenrichPlugin(paths []string) bool {
 	for _, p := range paths {
-		if filepath.Base(p) == "out_sshenrich.so" && !strings.HasPrefix(filepath.Base(p), "flb-") && filepath.IsAbs(p) {
+		if filepath.Base(p) == "out_sshenrich.so" && filepath.IsAbs(p) {
 			return true
 		}
 	}
