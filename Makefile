@@ -14,6 +14,7 @@ PLUGIN    := $(BUILD)/out_sshenrich.so
 PASSTHRU  := $(BUILD)/out_passthrough.so
 HOST      := $(BUILD)/fbhost
 FBRUNS    ?= 3
+DEPLOYTEST := conf/deploytest
 
 .PHONY: all build plugin passthrough host test race fuzz soak bench bench-fluentbit lint run catalog compare clean
 
@@ -41,10 +42,13 @@ $(HOST): test/host/fbhost.c
 
 # The end-to-end package runs verbosely into build/test-e2e.log, so that
 # the no-loss tests' "noloss:" lines are printed; its failures are shown.
+# conf/deploytest is a module of its own (the deployment files' checks,
+# with Kubernetes and BuildKit dependencies the plugin does not need).
 test:
 	@mkdir -p $(BUILD)
 	$(GO) vet ./...
 	$(GO) test $$($(GO) list ./... | grep -v '/test$$')
+	cd $(DEPLOYTEST) && $(GO) vet ./... && GO=$(GO) $(GO) test ./...
 	@$(GO) test -v ./test/ > $(BUILD)/test-e2e.log 2>&1; rc=$$?; \
 		grep -E '^(noloss:|ok|FAIL|--- FAIL)' $(BUILD)/test-e2e.log; \
 		if [ $$rc -ne 0 ]; then grep -v -E '^(=== |--- PASS|    --- PASS)' $(BUILD)/test-e2e.log | tail -150; fi; \
@@ -99,6 +103,7 @@ $(LINT):
 
 lint: $(LINT)
 	$(LINT) run ./...
+	cd $(DEPLOYTEST) && $(abspath $(LINT)) run ./...
 
 # The main job: the plugin on the sample logs with the shipped
 # configuration. With a real Fluent Bit (on PATH, or FLUENT_BIT=path) the
