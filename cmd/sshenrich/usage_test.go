@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -255,4 +257,63 @@ func TestEditDistance(t *testing.T) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// TestDocsCommandLinesParse: every sshenrich command line the
+// troubleshooting guides and the README show, in code, names a command
+// and flags that exist.
+func TestDocsCommandLinesParse(t *testing.T) {
+	for _, file := range []string{"../../docs/troubleshooting.md", "../../docs/troubleshooting.ja.md", "../../README.md"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := docCommandLines(string(data))
+		if len(lines) < 3 {
+			t.Errorf("%s: only %d sshenrich command lines found", file, len(lines))
+		}
+		for _, line := range lines {
+			args := strings.Fields(line)
+			c, rest, _ := lookup(args)
+			if c == nil {
+				if args[0] != "help" {
+					t.Errorf("%s: %q names no command", file, line)
+				}
+				continue
+			}
+			fs := flagsOf(*c)
+			fs.SetOutput(io.Discard)
+			if _, _, err := splitArgs(fs, rest); err != nil && !errors.Is(err, flag.ErrHelp) {
+				t.Errorf("%s: sshenrich %s: %v", file, line, err)
+			}
+		}
+	}
+}
+
+// docCommandLines returns what follows "sshenrich " in code: at the start
+// of an inline code span, or at the start of a fenced line or after a
+// pipe in it.
+func docCommandLines(doc string) []string {
+	fenced := regexp.MustCompile(`(?:^|\|)\s*sshenrich ([a-z][^|]*)`)
+	var out []string
+	inFence := false
+	for _, line := range strings.Split(doc, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			inFence = !inFence
+			continue
+		}
+		if inFence {
+			for _, m := range fenced.FindAllStringSubmatch(line, -1) {
+				out = append(out, m[1])
+			}
+			continue
+		}
+		parts := strings.Split(line, "`")
+		for j := 1; j < len(parts); j += 2 {
+			if rest, ok := strings.CutPrefix(parts[j], "sshenrich "); ok {
+				out = append(out, rest)
+			}
+		}
+	}
+	return out
 }
