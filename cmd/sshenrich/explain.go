@@ -185,7 +185,10 @@ func suggestionText(es []*rules.Entry) string {
 	}
 	parts := make([]string, len(es))
 	for i, e := range es {
-		parts[i] = e.Code + " (" + e.Name + ")"
+		parts[i] = e.Code
+		if e.Name != "" {
+			parts[i] += " (" + e.Name + ")"
+		}
 	}
 	return "; did you mean " + strings.Join(parts, ", ") + "?"
 }
