@@ -20,8 +20,13 @@ DEPLOYTEST := conf/deploytest
 
 all: build plugin host
 
+# The CLI, with its version from git describe (tag, or commit, and
+# "-dirty" for local changes); "dev" without git or outside a checkout.
+# make build VERSION=v1.2.3 sets it by hand.
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
 build:
-	$(GO) build -o $(BUILD)/sshenrich ./cmd/sshenrich
+	$(GO) build -ldflags '-X main.version=$(VERSION)' -o $(BUILD)/sshenrich ./cmd/sshenrich
 
 # The Fluent Bit output. Fluent Bit treats a file whose name starts with
 # "flb-" as a C plugin, hence out_sshenrich.so.
