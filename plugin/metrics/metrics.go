@@ -131,17 +131,15 @@ func (o *Output) gauge(family, labels string, v float64) {
 	o.srv.set.NewGauge(name, nil).Set(v)
 }
 
-// lazyCounter returns (*slot), making it on first use. o.mu is held.
+// lazyCounter makes the counter of an empty slot. o.mu is held.
 func (o *Output) lazyCounter(slot **vm.Counter, family, labels string) *vm.Counter {
+	serverMu.Lock() // o.names is read by Close
+	if !o.closed {
+		*slot = o.counter(family, labels)
+	}
+	serverMu.Unlock()
 	if *slot == nil {
-		serverMu.Lock() // o.names is read by Close
-		if !o.closed {
-			*slot = o.counter(family, labels)
-		}
-		serverMu.Unlock()
-		if *slot == nil {
-			*slot = &vm.Counter{} // closed: count into nothing
-		}
+		*slot = &vm.Counter{} // closed: count into nothing
 	}
 	return *slot
 }
@@ -192,23 +190,38 @@ func (o *Output) add(t *Tally) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// A counter's labels are built only when it is made, so that a merge
+	// does not allocate.
 	for i, n := range t.entries {
-		if n != 0 {
-			e := o.entries[i]
-			o.lazyCounter(&o.byEntry[i], "sshenrich_records_total",
-				`code="`+escape(e.Code)+`",family="`+escape(e.Family)+`"`).AddInt64(int64(n))
+		if n == 0 {
+			continue
 		}
+		c := o.byEntry[i]
+		if c == nil {
+			e := o.entries[i]
+			c = o.lazyCounter(&o.byEntry[i], "sshenrich_records_total", `code="`+escape(e.Code)+`",family="`+escape(e.Family)+`"`)
+		}
+		c.AddInt64(int64(n))
 	}
 	for i, n := range t.families {
-		if n != 0 {
-			o.lazyCounter(&o.byFamily[i], "sshenrich_records_total",
-				`code="`+rules.Unclassified+`",family="`+escape(o.familyName(i))+`"`).AddInt64(int64(n))
+		if n == 0 {
+			continue
 		}
+		c := o.byFamily[i]
+		if c == nil {
+			c = o.lazyCounter(&o.byFamily[i], "sshenrich_records_total", `code="`+rules.Unclassified+`",family="`+escape(o.familyName(i))+`"`)
+		}
+		c.AddInt64(int64(n))
 	}
 	for i, n := range t.programs {
-		if n != 0 {
-			o.lazyCounter(&o.byProg[i], "sshenrich_unclassified_total", `program="`+o.programs.label(i)+`"`).AddInt64(int64(n))
+		if n == 0 {
+			continue
 		}
+		c := o.byProg[i]
+		if c == nil {
+			c = o.lazyCounter(&o.byProg[i], "sshenrich_unclassified_total", `program="`+o.programs.label(i)+`"`)
+		}
+		c.AddInt64(int64(n))
 	}
 }
 
