@@ -54,7 +54,10 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	n := int(initCount.Add(1)) - 1
 	cfg, err := config.Parse(pluginGetter{plugin}, n)
 	if err != nil {
-		newLogger(plugin, fmt.Sprintf("sshenrich.%d", n)).errorf("configuration error, not starting:\n%v", err)
+		log := newLogger(plugin, fmt.Sprintf("sshenrich.%d", n))
+		for _, line := range strings.Split(err.Error(), "\n") { // one log line per bad key
+			log.errorf("configuration error, not starting: %s", line)
+		}
 		return nil, err
 	}
 	in := &instance{cfg: cfg, log: newLogger(plugin, cfg.Name), initThread: syscall.Gettid()}
@@ -232,6 +235,13 @@ func (in *instance) close() {
 			instances = append(instances[:i], instances[i+1:]...)
 			break
 		}
+	}
+	if len(instances) == 0 {
+		// All exited, as before a hot reload: the next configuration's
+		// outputs are numbered from 0 again, as Fluent Bit numbers its own
+		// instances, so that default names (and the metrics' output
+		// label) stay the same across a reload.
+		initCount.Store(0)
 	}
 	instancesMu.Unlock()
 }
