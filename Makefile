@@ -10,6 +10,8 @@ SAMPLES   := $(sort $(wildcard conf/samples/*.log))
 BENCHTIME ?= 1s
 
 CC        ?= cc
+# The plugin's version, in sshenrich_build_info (metrics_listen).
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 PLUGIN    := $(BUILD)/out_sshenrich.so
 PASSTHRU  := $(BUILD)/out_passthrough.so
 HOST      := $(BUILD)/fbhost
@@ -25,7 +27,7 @@ build:
 # The Fluent Bit output. Fluent Bit treats a file whose name starts with
 # "flb-" as a C plugin, hence out_sshenrich.so.
 plugin:
-	$(GO) build -buildmode=c-shared -o $(PLUGIN) ./plugin
+	$(GO) build -buildmode=c-shared -ldflags "-X main.version=$(VERSION)" -o $(PLUGIN) ./plugin
 
 # The pass-through Go output of test/passthrough (decode and re-emit
 # unchanged), the yardstick of the benchmarks.

@@ -48,6 +48,22 @@ var FlushBuckets = []float64{
 	0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 }
 
+// help holds each metric family's HELP text.
+var help = map[string]string{
+	"sshenrich_records_total":                    "Records enriched and delivered, by event.code and catalog family.",
+	"sshenrich_unclassified_total":               "Unclassified records delivered, by program (at most 64 programs per output; the rest as other).",
+	"sshenrich_records_passed_total":             "Records delivered unchanged: not a map, already enriched, or re-emitted after an internal error.",
+	"sshenrich_flushes_total":                    "Flushes by result: ok, retry (Fluent Bit sends the chunk again) or error (a malformed chunk).",
+	"sshenrich_flush_duration_seconds":           "Time of a flush: decoding, enrichment and delivery with acks.",
+	"sshenrich_emit_errors_total":                "Deliveries that failed; each makes its flush return FLB_RETRY.",
+	"sshenrich_ack_timeouts_total":               "Waits for a Forward ack that ran out after ack_timeout.",
+	"sshenrich_emit_retries_total":               "Messages sent again on a new connection after the pooled one failed.",
+	"sshenrich_catalog_entries":                  "Entries in the catalog in use.",
+	"sshenrich_catalog_templates":                "Message templates of the catalog's entries.",
+	"sshenrich_catalog_loaded_timestamp_seconds": "When the catalog was loaded, in Unix seconds.",
+	"sshenrich_build_info":                       "The plugin's version and the Go release it was built with; always 1.",
+}
+
 // Label values of unclassified records that have no family or program.
 const (
 	NoFamily  = "none"

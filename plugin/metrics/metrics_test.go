@@ -337,6 +337,14 @@ func TestExposition(t *testing.T) {
 					t.Errorf("%q not exactly once", typ)
 				}
 			}
+			for _, line := range strings.Split(body, "\n") {
+				if rest, ok := strings.CutPrefix(line, "# HELP "); ok && !strings.Contains(rest, " ") {
+					t.Errorf("no HELP text: %q", line)
+				}
+			}
+			if n, m := strings.Count(body, "# HELP "), strings.Count(body, "# TYPE "); n != m || n < len(help)-2 {
+				t.Errorf("%d HELP lines and %d TYPE lines", n, m)
+			}
 			checkHistogram(t, series, "o")
 			checkGrouped(t, body)
 		})

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log"
@@ -64,8 +65,34 @@ func listen(addr string) (*server, error) {
 }
 
 func (s *server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
+	var b bytes.Buffer
+	s.set.WritePrometheus(&b)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	s.set.WritePrometheus(w)
+	_, _ = w.Write(withHelp(b.Bytes()))
+}
+
+// withHelp fills in the HELP lines, which the library leaves empty.
+func withHelp(text []byte) []byte {
+	out := make([]byte, 0, len(text)+len(help)*64)
+	for len(text) > 0 {
+		line := text
+		if i := bytes.IndexByte(text, '\n'); i >= 0 {
+			line = text[:i+1]
+		}
+		text = text[len(line):]
+		if family, ok := bytes.CutPrefix(bytes.TrimSuffix(line, []byte("\n")), []byte("# HELP ")); ok {
+			if h, ok := help[string(family)]; ok {
+				out = append(out, "# HELP "...)
+				out = append(out, family...)
+				out = append(out, ' ')
+				out = append(out, h...)
+				out = append(out, '\n')
+				continue
+			}
+		}
+		out = append(out, line...)
+	}
+	return out
 }
 
 // close unbinds the address before it returns, so that it can be bound
