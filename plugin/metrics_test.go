@@ -52,7 +52,7 @@ func TestFlushMetrics(t *testing.T) {
 	}
 	defer s.Close()
 	in := newTestInstance(t, map[string]string{"forward_address": s.URL(), "time_zone": "UTC",
-		"ack_timeout": "200ms", "metrics_listen": "127.0.0.1:0", "instance_name": "m"})
+		"ack_timeout": "500ms", "metrics_listen": "127.0.0.1:0", "instance_name": "m"})
 	if in.metrics == nil {
 		t.Fatal("metrics_listen set, but no metrics")
 	}

@@ -3,6 +3,7 @@ package test
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -59,7 +60,8 @@ func runHostHeld(t *testing.T, timeout time.Duration, onHold func(round int), ar
 	_ = stdin.Close()
 	err = cmd.Wait()
 	r := hostRun{stdout: out.String(), stderr: errOut.String(), summary: map[string]int{}}
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		r.exit = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)

@@ -249,10 +249,12 @@ func TestMaskConfig(t *testing.T) {
 }
 
 func TestMetricsListen(t *testing.T) {
-	for value, want := range map[string]string{
-		"": "", "off": "", "OFF": "", "127.0.0.1:2021": "127.0.0.1:2021", " [::1]:9100 ": "[::1]:9100",
-		":2021": ":2021", "localhost:0": "localhost:0",
+	for _, tt := range []struct{ value, want string }{
+		{"", ""}, {"off", ""}, {"OFF", ""}, {"127.0.0.1:2021", "127.0.0.1:2021"},
+		{" [::1]:9100 ", "[::1]:9100"}, // blanks around the value are trimmed
+		{":2021", ":2021"}, {"localhost:0", "localhost:0"},
 	} {
+		value, want := tt.value, tt.want
 		c, err := Parse(MapGetter{"metrics_listen": value}, 0)
 		if err != nil {
 			t.Errorf("%q: %v", value, err)
