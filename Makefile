@@ -83,7 +83,7 @@ soak: host
 # program end to end (sshenrich and a pass-through plugin, 1 and 2 threads).
 bench:
 	$(GO) test -run '^$$' -bench 'Core|Naive' -benchmem -benchtime $(BENCHTIME) ./test/
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rules/ ./plugin/ ./plugin/record/ ./plugin/chunk/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rules/ ./plugin/ ./plugin/record/ ./plugin/chunk/ ./plugin/metrics/
 	$(GO) test -run '^$$' -bench HostForward -benchtime 3x ./test/
 
 # The plugin's CPU cost inside a real Fluent Bit (on PATH, or

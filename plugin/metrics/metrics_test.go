@@ -575,3 +575,34 @@ func TestOnlyGET(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTally is the per-record cost of counting, classified and
+// unclassified, and of merging a worker's Tally once per flush.
+func BenchmarkTally(b *testing.B) {
+	o := register(b, "127.0.0.1:0", "o")
+	defer o.Close()
+	x := record.New(catalog(b), record.DefaultOptions())
+	tally := o.NewTally()
+	for _, bc := range []struct{ name, line string }{
+		{"classified", "Jun 16 07:37:26 web01 sshd[4409]: Failed password for invalid user admin from 203.0.113.45 port 50122 ssh2"},
+		{"unclassified", "Jun 16 07:37:28 web01 myapp[77]: nothing sshenrich knows"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := x.Classify([]byte(bc.line))
+			tally.Count(e)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				tally.Count(e)
+			}
+		})
+	}
+	b.Run("merge", func(b *testing.B) {
+		e := x.Classify([]byte("Jun 16 07:37:28 web01 myapp[77]: x"))
+		b.ReportAllocs()
+		for range b.N {
+			tally.Count(e)
+			o.Flushed(tally, 0, OK, time.Millisecond)
+		}
+	})
+}
