@@ -225,3 +225,32 @@ func TestFlushMetricsOnPanic(t *testing.T) {
 		})
 	}
 }
+
+// TestExitAllUnbinds: FLBPluginExit (closeAll) closes every instance;
+// the endpoint they shared is unbound with the last, and the next
+// configuration's instances are numbered from 0 again.
+func TestExitAllUnbinds(t *testing.T) {
+	var addr string
+	for _, name := range []string{"x", "y"} {
+		// The same text: the second shares the port the first was given.
+		in := newTestInstance(t, map[string]string{"emit": "stdout", "metrics_listen": "127.0.0.1:0", "instance_name": name})
+		if addr == "" {
+			addr = in.metrics.Addr()
+		}
+		instancesMu.Lock()
+		instances = append(instances, in)
+		instancesMu.Unlock()
+	}
+	initCount.Store(2)
+	got := scrapeMetrics(t, addr)
+	if got[`sshenrich_catalog_entries{output="x"}`] == 0 || got[`sshenrich_catalog_entries{output="y"}`] == 0 {
+		t.Fatalf("both outputs should serve on %s: %v", addr, got)
+	}
+	closeAll()
+	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		t.Errorf("%s still answers after every instance exited", addr)
+	}
+	if n := initCount.Load(); n != 0 {
+		t.Errorf("instance numbering left at %d, want 0", n)
+	}
+}
