@@ -10,6 +10,8 @@ SAMPLES   := $(sort $(wildcard conf/samples/*.log))
 BENCHTIME ?= 1s
 
 CC        ?= cc
+# The plugin's version, in sshenrich_build_info (metrics_listen).
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 PLUGIN    := $(BUILD)/out_sshenrich.so
 PASSTHRU  := $(BUILD)/out_passthrough.so
 HOST      := $(BUILD)/fbhost
@@ -31,7 +33,7 @@ build:
 # The Fluent Bit output. Fluent Bit treats a file whose name starts with
 # "flb-" as a C plugin, hence out_sshenrich.so.
 plugin:
-	$(GO) build -buildmode=c-shared -o $(PLUGIN) ./plugin
+	$(GO) build -buildmode=c-shared -ldflags "-X main.version=$(VERSION)" -o $(PLUGIN) ./plugin
 
 # The pass-through Go output of test/passthrough (decode and re-emit
 # unchanged), the yardstick of the benchmarks.
@@ -90,7 +92,7 @@ soak: host
 # program end to end (sshenrich and a pass-through plugin, 1 and 2 threads).
 bench:
 	$(GO) test -run '^$$' -bench 'Core|Naive' -benchmem -benchtime $(BENCHTIME) ./test/
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rules/ ./plugin/ ./plugin/record/ ./plugin/chunk/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rules/ ./plugin/ ./plugin/record/ ./plugin/chunk/ ./plugin/metrics/
 	$(GO) test -run '^$$' -bench HostForward -benchtime 3x ./test/
 
 # The plugin's CPU cost inside a real Fluent Bit (on PATH, or
