@@ -8,6 +8,7 @@ import (
 	"github.com/sshenrich/sshenrich/parser"
 	"github.com/sshenrich/sshenrich/plugin/chunk"
 	"github.com/sshenrich/sshenrich/plugin/config"
+	"github.com/sshenrich/sshenrich/plugin/metrics"
 	"github.com/sshenrich/sshenrich/plugin/record"
 	"github.com/sshenrich/sshenrich/rules"
 )
@@ -23,7 +24,8 @@ type worker struct {
 	out     []byte
 	batches []batch
 	batch   batch
-	written int // events written to out for the current chunk
+	written int            // events written to out for the current chunk
+	tally   *metrics.Tally // records by code for metrics_listen; nil when off
 }
 
 // batch is one PackedForward message's slice of out.
@@ -105,6 +107,7 @@ func (w *worker) finish() {
 // passThrough copies the chunk's decodable events unchanged.
 func (w *worker) passThrough(data []byte) result {
 	var res result
+	w.tally.Reset() // metrics hook: nothing was enriched after all
 	w.reset()
 	w.dec.Reset(data)
 	for w.dec.Next() {
@@ -156,14 +159,16 @@ func (w *worker) event(ev *chunk.Event, res *result) {
 		return
 	}
 	if msgKey == nil {
-		w.record(ev, w.x.Unclassified(record.ReasonNoMessage, &fields), taken, nil, nil, -1, -1)
-		res.unclassified++
+		e := w.x.Unclassified(record.ReasonNoMessage, &fields)
+		w.count(e, res)
+		w.record(ev, e, taken, nil, nil, -1, -1)
 		return
 	}
 	line, ok := chunk.Str(msgVal)
 	if !ok {
-		w.record(ev, w.x.Unclassified(record.ReasonNotString, &fields), taken, nil, nil, -1, -1)
-		res.unclassified++
+		e := w.x.Unclassified(record.ReasonNotString, &fields)
+		w.count(e, res)
+		w.record(ev, e, taken, nil, nil, -1, -1)
 		return
 	}
 	if bytes.IndexByte(line, '\n') >= 0 && parser.IsMultiline(line) {
@@ -196,6 +201,7 @@ func (w *worker) event(ev *chunk.Event, res *result) {
 }
 
 func (w *worker) count(e *record.Event, res *result) {
+	w.tally.Count(e) // metrics hook
 	if e.Classified() {
 		res.classified++
 	} else {
