@@ -60,10 +60,10 @@ test:
 		grep -E '^(noloss:|ok|FAIL|--- FAIL)' $(BUILD)/test-e2e.log; \
 		if [ $$rc -ne 0 ]; then grep -v -E '^(=== |--- PASS|    --- PASS)' $(BUILD)/test-e2e.log | tail -150; fi; \
 		exit $$rc
-	$(GO) test -race ./plugin/... ./rules/ ./parser/
+	$(GO) test -race ./plugin/... ./rules/ ./parser/ ./correlate/
 
 FUZZTIME ?= 15s
-FUZZ_TARGETS := ./parser/:FuzzParse ./rules/:FuzzMatch ./rules/:FuzzCompile ./plugin/chunk/:FuzzDecoder ./plugin/:FuzzEnrichChunk
+FUZZ_TARGETS := ./parser/:FuzzParse ./rules/:FuzzMatch ./rules/:FuzzCompile ./plugin/chunk/:FuzzDecoder ./plugin/:FuzzEnrichChunk ./correlate/:FuzzObserve
 
 # Each fuzz target for a bounded time; the last line of each run gives
 # its executions. Crashers are written to the package's testdata/fuzz.
