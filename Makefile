@@ -71,13 +71,7 @@ FUZZ_TARGETS := ./parser/:FuzzParse ./rules/:FuzzMatch ./rules/:FuzzCompile ./pl
 # against the whole catalog is slow under coverage instrumentation, and a
 # minimisation still running when FUZZTIME ends fails the run.
 fuzz:
-	@mkdir -p $(BUILD)
-	@for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; name=$${t##*:}; \
-		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x $$pkg > $(BUILD)/fuzz-$$name.log 2>&1; rc=$$?; \
-		echo "$$name: $$(grep -o 'execs: [0-9]*' $(BUILD)/fuzz-$$name.log | tail -1) in $(FUZZTIME), exit $$rc"; \
-		if [ $$rc -ne 0 ]; then cat $(BUILD)/fuzz-$$name.log; exit 1; fi; \
-	done
+	@GO=$(GO) bash test/fuzz.sh $(FUZZTIME) $(BUILD) $(FUZZ_TARGETS)
 
 # 10 million records through the host program, with RSS and Go heap
 # sampled every second (not part of CI: it takes about a minute).
