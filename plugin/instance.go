@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"runtime/metrics"
 	"strings"
 	"sync"
@@ -31,10 +32,11 @@ type instance struct {
 
 	initThread   int // OS thread of Init: the engine thread
 	warnedEngine atomic.Bool
+	warnedLoop   atomic.Bool
 
 	// Counters for stats_interval.
-	records, classified, unclassified, passed atomic.Int64
-	stop                                      chan struct{}
+	records, classified, unclassified, passed, looped atomic.Int64
+	stop                                              chan struct{}
 }
 
 var (
@@ -127,8 +129,8 @@ func (in *instance) statsLoop(every time.Duration) {
 				statsHook()
 			}
 			metrics.Read(samples)
-			in.log.infof("stats: records=%d classified=%d unclassified=%d passed=%d go_heap_kb=%d go_heap_live_kb=%d go_sys_kb=%d goroutines=%d",
-				in.records.Load(), in.classified.Load(), in.unclassified.Load(), in.passed.Load(),
+			in.log.infof("stats: records=%d classified=%d unclassified=%d passed=%d looped=%d go_heap_kb=%d go_heap_live_kb=%d go_sys_kb=%d goroutines=%d",
+				in.records.Load(), in.classified.Load(), in.unclassified.Load(), in.passed.Load(), in.looped.Load(),
 				value(0)>>10, value(1)>>10, value(2)>>10, value(3))
 		}
 	}
@@ -188,6 +190,25 @@ func (in *instance) checkEngineThread() {
 	}
 }
 
+// warnLoop says once, on the first record that came back, that this
+// output's Match catches what it re-emits, and how to fix it. Fluent
+// Bit keeps Match to itself (it is not a property the plugin can read),
+// so the message names the tag it caught.
+func (in *instance) warnLoop(tag string) {
+	if !in.warnedLoop.CompareAndSwap(false, true) {
+		return
+	}
+	reemit := fmt.Sprintf("tag_prefix %q", in.cfg.TagPrefix)
+	fix := fmt.Sprintf("\"Match_Regex ^(?!%s).*\"", regexp.QuoteMeta(in.cfg.TagPrefix))
+	if in.cfg.Tag != "" {
+		reemit = fmt.Sprintf("tag %q", in.cfg.Tag)
+		fix = fmt.Sprintf("\"Match_Regex ^(?!%s$).*\"", regexp.QuoteMeta(in.cfg.Tag))
+	}
+	in.log.warnf("records this output re-emitted came back to it under tag %q: the Match of this [OUTPUT] also matches the tags it re-emits (%s). "+
+		"They are dropped, not re-emitted again: they already went down the pipeline once (stats count them as looped; this is logged once). "+
+		"Fix: Match only the input tags (such as \"Match ssh.*\"), or exclude the re-emitted ones with %s.", tag, reemit, fix)
+}
+
 func (in *instance) close() {
 	if in.stop != nil {
 		close(in.stop)
@@ -226,13 +247,17 @@ func (in *instance) flush(data []byte, tag string) int {
 	start := time.Now()
 	w := in.workers.Get().(*worker)
 	defer in.workers.Put(w)
-	w.x.SetNow(start)
+	w.e.SetNow(start)
 
-	res := w.enrichChunk(data, in.log)
+	res := w.enrichChunk(data, tag, in.log)
 	in.records.Add(int64(res.records))
 	in.classified.Add(int64(res.classified))
 	in.unclassified.Add(int64(res.unclassified))
 	in.passed.Add(int64(res.passed))
+	if res.looped > 0 {
+		in.looped.Add(int64(res.looped))
+		in.warnLoop(tag)
+	}
 	if flushHook != nil {
 		flushHook()
 	}
@@ -248,8 +273,8 @@ func (in *instance) flush(data []byte, tag string) int {
 		return output.FLB_ERROR
 	}
 	if in.log.enabled(levelDebug) {
-		in.log.debugf("delivered %d records (%d classified, %d unclassified, %d passed through) from tag %q as %q in %s",
-			res.records, res.classified, res.unclassified, res.passed, tag, outTag, time.Since(start).Round(time.Microsecond))
+		in.log.debugf("delivered %d records (%d classified, %d unclassified, %d passed through, %d looped back and dropped) from tag %q as %q in %s",
+			res.records, res.classified, res.unclassified, res.passed, res.looped, tag, outTag, time.Since(start).Round(time.Microsecond))
 	}
 	return output.FLB_OK
 }

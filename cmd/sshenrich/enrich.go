@@ -192,7 +192,7 @@ func (e *lineEnricher) write(line []byte) {
 	} else {
 		e.enc.Bytes(line)
 	}
-	e.x.Write(&e.enc, ev, record.Taken{})
+	e.x.Write(&e.enc, ev, nil)
 	e.enc.Buf = append(e.enc.Buf, '}', '\n')
 	_, _ = e.out.Write(e.enc.Buf) // the writer's error is sticky and returned by Flush
 }
