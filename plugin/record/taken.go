@@ -98,11 +98,11 @@ var groupIndex = func() map[string]int {
 // added members that met one of the record's own (clash, as msgpack
 // members, per group) and the groups whose original was not a map.
 type merged struct {
-	clash      []byte
-	clashAt    [numGroups][2]int // [start, end) in clash
-	clashN     [numGroups]int
-	original   uint32 // groups whose original value goes to sshenrich.original
-	anyClash   bool
+	clash       []byte
+	clashAt     [numGroups][2]int // [start, end) in clash
+	clashN      [numGroups]int
+	original    uint32 // groups whose original value goes to sshenrich.original
+	anyClash    bool
 	mergeMP     Msgpack // the added group, encoded to be taken apart
 	jsonScratch []byte
 	name        []byte // a name in the moved list
