@@ -2,7 +2,7 @@
 // with the same code as the Fluent Bit plugin, prints or checks the
 // catalog, and measures throughput.
 //
-//	sshenrich enrich [--style ecs|flat] [--lang en|ja|both] [FILE...]
+//	sshenrich enrich [--input lines|json] [--style ecs|flat] [--lang en|ja|both] [FILE...]
 //	sshenrich catalog [--format md|json]
 //	sshenrich rules check FILE...
 //	sshenrich bench [--lines N] [FILE]
@@ -17,8 +17,10 @@ import (
 )
 
 const usage = `usage:
-  sshenrich enrich [--style ecs|flat] [--lang en|ja|both] [--tz ZONE] [--now TIME] [--rules FILE] [FILE...]
-      Read log lines (stdin by default) and write one enriched JSON record per line.
+  sshenrich enrich [--input lines|json] [--style ecs|flat] [--lang en|ja|both] [--detail brief|full|codes]
+                   [--tz ZONE] [--now TIME] [--rules FILE] [FILE...]
+      Read log lines, or with --input json Fluent Bit records as JSON lines (stdin by
+      default), and write one enriched JSON record per record (enrich -h for every flag).
   sshenrich catalog [--format md|json] [--rules FILE]
       Print the catalog.
   sshenrich rules check FILE...
