@@ -273,7 +273,7 @@ func (in *instance) flush(data []byte, tag string) int {
 		return output.FLB_ERROR
 	}
 	if in.log.enabled(levelDebug) {
-		in.log.debugf("delivered %d records (%d classified, %d unclassified, %d passed through, %d looped back and dropped) from tag %q as %q in %s",
+		in.log.debugf("flushed %d records (%d classified, %d unclassified, %d passed through, %d looped back and dropped) from tag %q, re-emitted as %q in %s",
 			res.records, res.classified, res.unclassified, res.passed, res.looped, tag, outTag, time.Since(start).Round(time.Microsecond))
 	}
 	return output.FLB_OK
