@@ -134,7 +134,7 @@ var Keys = []Key{
 	{"forward_tls_key_passwd", "", "Passphrase of an encrypted client key (legacy PEM encryption). Never logged."},
 	{"forward_tls_key_passwd_file", "", "File holding the passphrase, instead of forward_tls_key_passwd."},
 	{"forward_tls_vhost", "", "Server name for SNI and verification; default: the address's host."},
-	{"stats_interval", "", "When set (e.g. 60s), log records, classified and unclassified counts, the Go heap and goroutines that often."},
+	{"stats_interval", "", "When set (e.g. 60s), log records, classified, unclassified, passed-through and looped (come back and dropped) counts, the Go heap and goroutines that often."},
 	{"mask_user", "off", "off or hmac: replace user.name (and related.user) by a keyed HMAC pseudonym, u-<16 hex>. Failed logins often carry a password typed as the user name."},
 	{"mask_ip", "off", "off, prefix (keep mask_ipv4_prefix/mask_ipv6_prefix bits; host names keep their parent domain) or hmac (a pseudonymous fd00::/8 address; h-<hex> for host names)."},
 	{"mask_ipv4_prefix", "24", "Bits of an IPv4 address kept by mask_ip prefix."},
