@@ -66,14 +66,13 @@ type Enricher struct {
 	edit    chunk.HeadEdit
 	tagOurs bool
 	// The message member of the current record.
-	msgRank            int
-	msgKey, msgVal     []byte
-	msgStart, msgEnd   int
-	hasMessageKey      bool
-	fields             record.Fields
-	released           [2]member // members given back by taken for one record
-	nreleased          int
-	defaultMessageKeys []string
+	msgRank          int
+	msgKey, msgVal   []byte
+	msgStart, msgEnd int
+	hasMessageKey    bool
+	fields           record.Fields
+	released         [maxMembers]member // members given back by taken for one record
+	nreleased        int
 }
 
 // member is a top-level member of the record that the writer takes
