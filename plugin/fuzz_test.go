@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/sshenrich/sshenrich/plugin/chunk"
+	"github.com/sshenrich/sshenrich/plugin/enrich"
 )
 
 // FuzzEnrichChunk runs the whole flush path (decode, enrich, encode) on
@@ -17,6 +18,9 @@ func FuzzEnrichChunk(f *testing.F) {
 	f.Add(event(f, []any{1, 2}, nil))
 	f.Add(event(f, map[string]any{"log": []byte{0xff, 0xfe}}, nil))
 	f.Add([]byte{0x92, 0x92})
+	f.Add(event(f, map[string]any{"message": "Invalid user x from 192.0.2.1 port 22", "host": "h", "pri": "38", "ident": "sshd", "pid": "9",
+		"event": map[string]any{"code": "x"}, "user": 7, "log": "2024-06-16T07:37:30Z h sshd[9]: y"}, map[string]any{"sshenrich": "0123456789abcdef"}))
+	f.Add(event(f, map[string]any{"log": "x", "sshenrich": map[string]any{}}, map[string]any{"sshenrich": enrich.RunMark()}))
 	w := testWorker(f, nil)
 	var caught any
 	recovered = func(r any) { caught = r }
