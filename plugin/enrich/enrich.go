@@ -85,7 +85,9 @@ type member struct {
 }
 
 // maxMembers bounds the members noted per record; a member beyond it is
-// copied as it is.
+// copied as it is. The keys worth noting (the envelope keys in all their
+// forms and the group names) are 39, so only a record that repeats keys
+// can reach it, and a repeated key is copied as it is anyway.
 const maxMembers = 48
 
 // MarkKey is the metadata key of the re-emission mark.

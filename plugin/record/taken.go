@@ -2,6 +2,7 @@ package record
 
 import (
 	"bytes"
+	"math"
 
 	"github.com/sshenrich/sshenrich/plugin/chunk"
 )
@@ -126,20 +127,26 @@ func (w *writer) mergeGroup(g int, orig []byte) {
 		}
 		return
 	}
-	if len(ours) == 0 {
+	// A map too big to take more members in the encoder's 16-bit count
+	// stays as it is, and every added member goes aside.
+	full := n > math.MaxUint16-64
+	if len(ours) == 0 || full {
 		w.key(groupNames[g])
 		w.rawValue(orig)
+	} else {
+		w.open(groupNames[g])
+		w.rawMembers(orig[first:], n, orig)
+	}
+	if len(ours) == 0 {
 		return
 	}
-	w.open(groupNames[g])
-	w.rawMembers(orig[first:], n, orig)
 	oursMap := ours[w.valueAt(ours):]
 	var it chunk.MapIter
 	it.Reset(oursMap)
 	start := len(w.mg.clash)
 	for it.Next() {
 		member := oursMap[it.MemberStart():it.MemberEnd()]
-		if hasKey(orig, it.Key()) {
+		if full || hasKey(orig, it.Key()) {
 			w.mg.clash = append(w.mg.clash, member...)
 			w.mg.clashN[g]++
 			continue
@@ -150,7 +157,9 @@ func (w *writer) mergeGroup(g int, orig []byte) {
 		w.mg.clashAt[g] = [2]int{start, len(w.mg.clash)}
 		w.mg.anyClash = true
 	}
-	w.close()
+	if !full {
+		w.close()
+	}
 }
 
 // valueAt is where the value of the single member in b starts.

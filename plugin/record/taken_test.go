@@ -3,6 +3,7 @@ package record
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -190,4 +191,19 @@ func dig(m map[string]any, path string) any {
 		start = i + 1
 	}
 	return v
+}
+
+// TestOwnKeysHugeMap: a map of the record's own too big to take more
+// members stays as it is, and the added members go aside.
+func TestOwnKeysHugeMap(t *testing.T) {
+	big := map[string]any{}
+	for i := range 70000 {
+		big["k"+strconv.Itoa(i)] = i
+	}
+	x := testEnricher(t, Options{})
+	rec := withOwnKeys(t, x, map[string]any{"event": big}, "Failed password for bob from 192.0.2.1 port 22 ssh2")
+	ev, _ := rec["event"].(map[string]any)
+	if len(ev) != 70000 || dig(rec, "sshenrich.event.code") != "T-0001" {
+		t.Errorf("event has %d members, sshenrich.event.code %v", len(ev), dig(rec, "sshenrich.event.code"))
+	}
 }
