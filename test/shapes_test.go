@@ -22,8 +22,11 @@ var inputShapes = []struct {
 }{
 	{"tail", map[string]any{"log": "Jun 16 07:37:26 web01 sshd[4409]: Failed password for invalid user admin from 203.0.113.45 port 50122 ssh2"}, "SSHD-0032"},
 	{"tail, dated line", map[string]any{"log": "2024-06-16T16:37:27.5+09:00 web01 sshd-session[4410]: Accepted password for alice from 198.51.100.7 port 50200 ssh2", "stream": "stdout"}, "SSHD-0003"},
-	{"syslog-rfc3164 parser", map[string]any{"pri": "38", "host": "web01", "ident": "sshd", "pid": "4409", "message": "Failed password for root from 203.0.113.45 port 50122 ssh2"}, "SSHD-0032"},
-	{"syslog-rfc5424 parser", map[string]any{"pri": "86", "host": "web01", "ident": "sshd", "pid": "4412", "msgid": "-", "extradata": "-", "message": "Invalid user guest from 192.0.2.55 port 33022"}, "SSHD-0042"},
+	// Fluent Bit's shipped syslog parsers have Time_Keep On: time stays.
+	{"syslog-rfc3164 parser", map[string]any{"pri": "38", "time": "Jun 16 07:37:26", "host": "web01", "ident": "sshd", "pid": "4409",
+		"message": "Failed password for root from 203.0.113.45 port 50122 ssh2"}, "SSHD-0032"},
+	{"syslog-rfc5424 parser", map[string]any{"pri": "86", "time": "2024-06-16T07:37:26.25Z", "host": "web01", "ident": "sshd", "pid": "4412", "msgid": "-", "extradata": "-",
+		"message": "Invalid user guest from 192.0.2.55 port 33022"}, "SSHD-0042"},
 	{"syslog input", map[string]any{"pri": "38", "ident": "sshd", "pid": "4409", "message": "Connection closed by 192.0.2.10 port 40022 [preauth]"}, "SSHD-0007"},
 	{"systemd input", map[string]any{"_HOSTNAME": "web01", "SYSLOG_IDENTIFIER": "sshd", "_PID": "4409", "PRIORITY": "6", "SYSLOG_FACILITY": "4", "_COMM": "sshd",
 		"_SYSTEMD_UNIT": "ssh.service", "MESSAGE": "Accepted publickey for alice from 198.51.100.7 port 50200 ssh2"}, "SSHD-0003"},
