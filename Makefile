@@ -10,22 +10,30 @@ SAMPLES   := $(sort $(wildcard conf/samples/*.log))
 BENCHTIME ?= 1s
 
 CC        ?= cc
+# The plugin's version, in sshenrich_build_info (metrics_listen).
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 PLUGIN    := $(BUILD)/out_sshenrich.so
 PASSTHRU  := $(BUILD)/out_passthrough.so
 HOST      := $(BUILD)/fbhost
 FBRUNS    ?= 3
+DEPLOYTEST := conf/deploytest
 
 .PHONY: all build plugin passthrough host test race fuzz soak bench bench-fluentbit lint run catalog compare clean
 
 all: build plugin host
 
+# The CLI, with its version from git describe (tag, or commit, and
+# "-dirty" for local changes); "dev" without git or outside a checkout.
+# make build VERSION=v1.2.3 sets it by hand.
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
 build:
-	$(GO) build -o $(BUILD)/sshenrich ./cmd/sshenrich
+	$(GO) build -ldflags '-X main.version=$(VERSION)' -o $(BUILD)/sshenrich ./cmd/sshenrich
 
 # The Fluent Bit output. Fluent Bit treats a file whose name starts with
 # "flb-" as a C plugin, hence out_sshenrich.so.
 plugin:
-	$(GO) build -buildmode=c-shared -o $(PLUGIN) ./plugin
+	$(GO) build -buildmode=c-shared -ldflags "-X main.version=$(VERSION)" -o $(PLUGIN) ./plugin
 
 # The pass-through Go output of test/passthrough (decode and re-emit
 # unchanged), the yardstick of the benchmarks.
@@ -41,18 +49,21 @@ $(HOST): test/host/fbhost.c
 
 # The end-to-end package runs verbosely into build/test-e2e.log, so that
 # the no-loss tests' "noloss:" lines are printed; its failures are shown.
+# conf/deploytest is a module of its own (the deployment files' checks,
+# with Kubernetes and BuildKit dependencies the plugin does not need).
 test:
 	@mkdir -p $(BUILD)
 	$(GO) vet ./...
 	$(GO) test $$($(GO) list ./... | grep -v '/test$$')
+	cd $(DEPLOYTEST) && $(GO) vet ./... && GO=$(GO) $(GO) test ./...
 	@$(GO) test -v ./test/ > $(BUILD)/test-e2e.log 2>&1; rc=$$?; \
 		grep -E '^(noloss:|ok|FAIL|--- FAIL)' $(BUILD)/test-e2e.log; \
 		if [ $$rc -ne 0 ]; then grep -v -E '^(=== |--- PASS|    --- PASS)' $(BUILD)/test-e2e.log | tail -150; fi; \
 		exit $$rc
-	$(GO) test -race ./plugin/... ./rules/ ./parser/
+	$(GO) test -race ./plugin/... ./rules/ ./parser/ ./correlate/
 
 FUZZTIME ?= 15s
-FUZZ_TARGETS := ./parser/:FuzzParse ./rules/:FuzzMatch ./rules/:FuzzCompile ./plugin/chunk/:FuzzDecoder ./plugin/:FuzzEnrichChunk ./cmd/sshenrich/:FuzzJSONInput
+FUZZ_TARGETS := ./parser/:FuzzParse ./rules/:FuzzMatch ./rules/:FuzzCompile ./plugin/chunk/:FuzzDecoder ./plugin/:FuzzEnrichChunk ./correlate/:FuzzObserve ./cmd/sshenrich/:FuzzJSONInput
 
 # Each fuzz target for a bounded time; the last line of each run gives
 # its executions. Crashers are written to the package's testdata/fuzz.
@@ -81,7 +92,7 @@ soak: host
 # program end to end (sshenrich and a pass-through plugin, 1 and 2 threads).
 bench:
 	$(GO) test -run '^$$' -bench 'Core|Naive' -benchmem -benchtime $(BENCHTIME) ./test/
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rules/ ./plugin/ ./plugin/record/ ./plugin/chunk/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rules/ ./plugin/ ./plugin/record/ ./plugin/chunk/ ./plugin/metrics/
 	$(GO) test -run '^$$' -bench HostForward -benchtime 3x ./test/
 
 # The plugin's CPU cost inside a real Fluent Bit (on PATH, or
@@ -99,6 +110,7 @@ $(LINT):
 
 lint: $(LINT)
 	$(LINT) run ./...
+	cd $(DEPLOYTEST) && $(abspath $(LINT)) run ./...
 
 # The main job: the plugin on the sample logs with the shipped
 # configuration. With a real Fluent Bit (on PATH, or FLUENT_BIT=path) the

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sshenrich/sshenrich/plugin/config"
 	"github.com/sshenrich/sshenrich/plugin/emit"
+	pmetrics "github.com/sshenrich/sshenrich/plugin/metrics"
 	"github.com/sshenrich/sshenrich/plugin/record"
 	"github.com/sshenrich/sshenrich/rules"
 )
@@ -28,7 +29,8 @@ type instance struct {
 	log     *logger
 	cat     *rules.Catalog
 	emitter emit.Emitter
-	workers sync.Pool // *worker: each flush borrows one
+	workers sync.Pool        // *worker: each flush borrows one
+	metrics *pmetrics.Output // nil when metrics_listen is off
 
 	initThread   int // OS thread of Init: the engine thread
 	warnedEngine atomic.Bool
@@ -54,7 +56,10 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	n := int(initCount.Add(1)) - 1
 	cfg, err := config.Parse(pluginGetter{plugin}, n)
 	if err != nil {
-		newLogger(plugin, fmt.Sprintf("sshenrich.%d", n)).errorf("configuration error, not starting:\n%v", err)
+		log := newLogger(plugin, fmt.Sprintf("sshenrich.%d", n))
+		for _, line := range strings.Split(err.Error(), "\n") { // one log line per bad key
+			log.errorf("configuration error, not starting: %s", line)
+		}
 		return nil, err
 	}
 	in := &instance{cfg: cfg, log: newLogger(plugin, cfg.Name), initThread: syscall.Gettid()}
@@ -69,12 +74,13 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	return in, nil
 }
 
-// start loads the catalog and sets up the emitter.
+// start loads the catalog and sets up the emitter and the metrics.
 func (in *instance) start() error {
 	cat, err := rules.Load(in.cfg.RulesFiles...)
 	if err != nil {
 		return fmt.Errorf("rules_file: %w", err)
 	}
+	loaded := time.Now()
 	in.cat = cat
 	switch in.cfg.Emit {
 	case config.EmitStdout:
@@ -90,9 +96,26 @@ func (in *instance) start() error {
 		}
 		in.emitter = fw
 	}
-	in.workers.New = func() any { return newWorker(cat, in.cfg) }
-	in.log.infof("started: %d catalog entries, emit %s, output_style %s, language %s%s",
-		len(cat.Entries()), in.destination(), styleName(in.cfg.Style), langName(in.cfg.Lang), rulesNote(in.cfg.RulesFiles))
+	// Metrics last: a start that fails after binding would leave the
+	// endpoint bound with no exit to unbind it.
+	if in.cfg.MetricsListen != "" {
+		m, err := pmetrics.Register(pmetrics.Options{Listen: in.cfg.MetricsListen, Output: in.cfg.Name, Catalog: cat, Loaded: loaded, Version: pluginVersion()})
+		if err != nil {
+			return err
+		}
+		in.metrics = m
+		if fw, ok := in.emitter.(*emit.Forward); ok {
+			fw.Observe(m)
+		}
+	}
+	in.workers.New = func() any {
+		w := newWorker(cat, in.cfg)
+		w.setTally(in.metrics.NewTally())
+		return w
+	}
+	in.log.infof("started: %d catalog entries, emit %s, output_style %s, language %s%s%s",
+		len(cat.Entries()), in.destination(), styleName(in.cfg.Style), langName(in.cfg.Lang), rulesNote(in.cfg.RulesFiles), in.metricsNote())
+	in.log.infof("settings: %s", in.cfg.Summary())
 	if in.cfg.StatsInterval > 0 {
 		in.stop = make(chan struct{})
 		go in.statsLoop(in.cfg.StatsInterval)
@@ -161,6 +184,13 @@ func styleName(s record.Style) string {
 
 func langName(l record.Lang) string { return [...]string{"en", "ja", "both"}[l] }
 
+func (in *instance) metricsNote() string {
+	if in.metrics == nil {
+		return ""
+	}
+	return ", metrics at http://" + in.metrics.Addr() + "/metrics"
+}
+
 func rulesNote(files []string) string {
 	if len(files) == 0 {
 		return ""
@@ -219,12 +249,20 @@ func (in *instance) close() {
 			in.log.warnf("closing: %v", err)
 		}
 	}
+	in.metrics.Close() // the last output to close unbinds metrics_listen
 	instancesMu.Lock()
 	for i, x := range instances {
 		if x == in {
 			instances = append(instances[:i], instances[i+1:]...)
 			break
 		}
+	}
+	if len(instances) == 0 {
+		// All exited, as before a hot reload: the next configuration's
+		// outputs are numbered from 0 again, as Fluent Bit numbers its own
+		// instances, so that default names (and the metrics' output
+		// label) stay the same across a reload.
+		initCount.Store(0)
 	}
 	instancesMu.Unlock()
 }
@@ -242,7 +280,7 @@ func closeAll() {
 // every record is delivered (acked), FLB_RETRY when delivery failed, and
 // FLB_ERROR for a chunk that can never succeed: it is malformed from some
 // event on (the events before it are still delivered first).
-func (in *instance) flush(data []byte, tag string) int {
+func (in *instance) flush(data []byte, tag string) (ret int) {
 	in.checkEngineThread()
 	start := time.Now()
 	w := in.workers.Get().(*worker)
@@ -250,6 +288,10 @@ func (in *instance) flush(data []byte, tag string) int {
 	w.e.SetNow(start)
 
 	res := w.enrichChunk(data, tag, in.log)
+	// Metrics hook. ret is FLB_RETRY until a return sets it: what a panic
+	// below ends in (recoverTo in FLBPluginFlushCtx).
+	ret = output.FLB_RETRY
+	defer func() { in.metrics.Flushed(w.tally, res.passed, pmetrics.Result(ret), time.Since(start)) }()
 	in.records.Add(int64(res.records))
 	in.classified.Add(int64(res.classified))
 	in.unclassified.Add(int64(res.unclassified))
@@ -264,6 +306,7 @@ func (in *instance) flush(data []byte, tag string) int {
 	outTag := in.outTag(tag)
 	for _, b := range w.batches {
 		if err := in.emitter.Emit(outTag, w.out[b.start:b.end], b.count); err != nil {
+			in.metrics.EmitFailed()
 			in.log.warnf("delivery failed, chunk of %d records will be retried: %v", res.records, err)
 			return output.FLB_RETRY
 		}

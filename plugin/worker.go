@@ -7,6 +7,7 @@ import (
 	"github.com/sshenrich/sshenrich/plugin/chunk"
 	"github.com/sshenrich/sshenrich/plugin/config"
 	"github.com/sshenrich/sshenrich/plugin/enrich"
+	"github.com/sshenrich/sshenrich/plugin/metrics"
 	"github.com/sshenrich/sshenrich/plugin/record"
 	"github.com/sshenrich/sshenrich/rules"
 )
@@ -22,6 +23,7 @@ type worker struct {
 	batch   batch
 	counts  enrich.Counts
 	group   openGroup
+	tally   *metrics.Tally // records by code for metrics_listen; nil when off
 }
 
 // batch is one PackedForward message's slice of out.
@@ -56,6 +58,14 @@ func newWorker(cat *rules.Catalog, cfg *config.Config) *worker {
 		TagPrefix: cfg.TagPrefix,
 	}
 	return &worker{cfg: cfg, e: enrich.New(cat, opts)}
+}
+
+// setTally counts the worker's records by code for metrics_listen.
+func (w *worker) setTally(t *metrics.Tally) {
+	w.tally = t
+	if t != nil {
+		w.e.Observe(t) // metrics hook
+	}
 }
 
 // Test hooks: panicHook forces a panic in the enrichment path and
@@ -157,6 +167,7 @@ func (w *worker) finish() {
 // passThrough copies the chunk's decodable events unchanged.
 func (w *worker) passThrough(data []byte) result {
 	var res result
+	w.tally.Reset() // metrics hook: nothing was enriched after all
 	w.reset()
 	w.dec.Reset(data)
 	for w.dec.Next() {

@@ -11,6 +11,7 @@ import (
 	"github.com/sshenrich/sshenrich/plugin/chunk"
 	"github.com/sshenrich/sshenrich/plugin/config"
 	"github.com/sshenrich/sshenrich/plugin/enrich"
+	pmetrics "github.com/sshenrich/sshenrich/plugin/metrics"
 	"github.com/sshenrich/sshenrich/rules"
 	"github.com/sshenrich/sshenrich/test/loggen"
 )
@@ -312,13 +313,37 @@ func TestWorkerPanicPassesThrough(t *testing.T) {
 }
 
 func TestWorkerDoesNotAllocate(t *testing.T) {
-	w := testWorker(t, nil)
-	in := mixedChunk(t, 500)
-	w.enrichChunk(in, "ssh.raw", quietLog)
-	allocs := testing.AllocsPerRun(5, func() { w.enrichChunk(in, "ssh.raw", quietLog) })
-	if allocs > 0 {
-		t.Errorf("a 500-record chunk allocates %v times", allocs)
+	for _, withMetrics := range []bool{false, true} {
+		w := testWorker(t, nil)
+		flushed := func() {}
+		if withMetrics {
+			m := testMetrics(t, w)
+			flushed = func() { m.Flushed(w.tally, 0, pmetrics.OK, time.Millisecond) }
+		}
+		in := mixedChunk(t, 500)
+		w.enrichChunk(in, "ssh.raw", quietLog)
+		flushed()
+		allocs := testing.AllocsPerRun(5, func() { w.enrichChunk(in, "ssh.raw", quietLog); flushed() })
+		if allocs > 0 {
+			t.Errorf("a 500-record chunk allocates %v times (metrics %v)", allocs, withMetrics)
+		}
 	}
+}
+
+// testMetrics gives w a Tally of an output served on a loopback port.
+func testMetrics(t testing.TB, w *worker) *pmetrics.Output {
+	t.Helper()
+	cat, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := pmetrics.Register(pmetrics.Options{Listen: "127.0.0.1:0", Output: "bench", Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	w.setTally(m.NewTally())
+	return m
 }
 
 func mixedChunk(t testing.TB, n int) []byte {
@@ -330,17 +355,23 @@ func mixedChunk(t testing.TB, n int) []byte {
 }
 
 // BenchmarkFlushPath is the plugin's target: decode, enrich and encode a
-// chunk of the mixed log, on one goroutine.
+// chunk of the mixed log, on one goroutine; ecs+metrics also counts the
+// records for metrics_listen and merges the counts once per chunk.
 func BenchmarkFlushPath(b *testing.B) {
-	for _, style := range []string{"ecs", "flat"} {
+	for _, style := range []string{"ecs", "flat", "ecs+metrics"} {
 		b.Run(style, func(b *testing.B) {
-			w := testWorker(b, map[string]string{"output_style": style})
+			w := testWorker(b, map[string]string{"output_style": strings.TrimSuffix(style, "+metrics")})
+			var m *pmetrics.Output // nil: off
+			if strings.HasSuffix(style, "+metrics") {
+				m = testMetrics(b, w)
+			}
 			in := mixedChunk(b, 1000)
 			b.SetBytes(int64(len(in)))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				w.enrichChunk(in, "ssh.raw", quietLog)
+				m.Flushed(w.tally, 0, pmetrics.OK, time.Millisecond)
 			}
 			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "records/s")
 			b.ReportMetric(float64(testing.AllocsPerRun(1, func() { w.enrichChunk(in, "ssh.raw", quietLog) }))/1000, "allocs/record")

@@ -96,6 +96,9 @@ type Entry struct {
 	// PlatformRemediation replaces Remediation for events seen on a
 	// platform where the fix differs (key: ax, linux, tectia, vpn-gateway).
 	PlatformRemediation map[string]Text
+	// Session is the part a line of this entry plays in a session
+	// (connect, auth, open, close, end), for correlation.
+	Session SessionRole
 
 	Templates []*Template
 	Index     int      // position in Catalog.Entries
@@ -180,6 +183,8 @@ type Catalog struct {
 	programs programIndex
 	overlap  [maxFamilies]FamilySet // families that share a program with family i
 	openssh  FamilySet              // families whose messages OpenSSH's log functions write
+
+	correlations []*Correlation
 }
 
 // Entries returns the entries in catalog order.
@@ -284,7 +289,7 @@ func Compile(sources ...Source) (*Catalog, error) {
 		errs = append(errs, e...)
 	}
 	c := &Catalog{byCode: map[string]*Entry{}, vocab: newVocab()}
-	var entryStanzas []*stanza
+	var entryStanzas, corrStanzas []*stanza
 	for i := range stanzas {
 		s := &stanzas[i]
 		switch s.fields[0].key {
@@ -296,8 +301,10 @@ func Compile(sources ...Source) (*Catalog, error) {
 			errs = append(errs, c.declareFamily(s)...)
 		case "code":
 			entryStanzas = append(entryStanzas, s)
+		case "correlation":
+			corrStanzas = append(corrStanzas, s)
 		default:
-			errs = append(errs, errAt(s.file, s.line, "a stanza must start with \"code:\", \"capture:\", \"group:\" or \"family:\", not %q", s.fields[0].key))
+			errs = append(errs, errAt(s.file, s.line, "a stanza must start with \"code:\", \"capture:\", \"group:\", \"family:\" or \"correlation:\", not %q", s.fields[0].key))
 		}
 	}
 	if len(entryStanzas) > MaxEntries {
@@ -351,6 +358,7 @@ func Compile(sources ...Source) (*Catalog, error) {
 		c.entries = append(c.entries, e)
 		c.byCode[e.Code] = e
 	}
+	errs = append(errs, c.compileCorrelations(corrStanzas)...)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -645,10 +653,16 @@ func (d *draft) apply(s *stanza, v *vocab) []error {
 				t.Ja = val
 			}
 			e.PlatformRemediation[rest[:dot]] = t
+		case key == "session":
+			r, ok := parseSessionRole(val)
+			if !ok {
+				bad(f, "%q is not a session role; use one of: %s", val, strings.Join(sessionRoleNames[1:], ", "))
+			}
+			e.Session = r
 		case key == "code":
 			bad(f, "code may appear only once, at the start of a stanza")
 		default:
-			bad(f, "unknown key; expected one of: name, family, category, event.kind, event.category, event.type, event.action, event.outcome, preauth.outcome, severity, level, attack, tags, source, template, fields, description.en, description.ja, remediation.en, remediation.ja, remediation.<platform>.<en|ja>, summary.en, summary.ja, action.en, action.ja, set, enabled")
+			bad(f, "unknown key; expected one of: name, family, category, event.kind, event.category, event.type, event.action, event.outcome, preauth.outcome, severity, level, attack, tags, source, template, fields, description.en, description.ja, remediation.en, remediation.ja, remediation.<platform>.<en|ja>, summary.en, summary.ja, action.en, action.ja, set, session, enabled")
 		}
 	}
 	return errs

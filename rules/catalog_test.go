@@ -74,7 +74,11 @@ func TestCodesPinned(t *testing.T) {
 		code, name, _ := strings.Cut(line, " ")
 		pinned[code] = name
 	}
-	for _, e := range c.Entries() {
+	all := c.Entries()
+	for _, r := range c.Correlations() {
+		all = append(all, r.Entry)
+	}
+	for _, e := range all {
 		name, ok := pinned[e.Code]
 		switch {
 		case !ok:

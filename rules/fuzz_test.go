@@ -62,6 +62,9 @@ func FuzzCompile(f *testing.F) {
 	f.Add([]byte("group: c|d\nfield: cd\n\ncode: X-3\nseverity: error\ndescription.en: z\n  more\ntemplate: [[x]] <user>\n"))
 	f.Add([]byte("code: X-4\nenabled: false\n"))
 	f.Add([]byte("# only a comment\n\n\n"))
+	f.Add([]byte("code: X-5\nseverity: info\nsession: auth\nevent.outcome: failure\ndescription.en: x\ntemplate: Failed for <user> from <host>\n\n" +
+		"correlation: C-1\nseverity: warning\ndescription.en: c\nselect: session=auth event.outcome=failure code=X-*\ngroup-by: source.ip\ndistinct: user.name\ncount: 3\nwindow: 1m\n\n" +
+		"correlation: C-2\nseverity: error\ndescription.en: d\nselect: invalid_user!=true auth_method=password\ngroup-by: source.ip\ncount: 1\nafter: C-1\nafter.window: 1h\n"))
 	vocab := []byte(testVocab)
 	f.Fuzz(func(t *testing.T, file []byte) {
 		c, err := Compile(Source{"vocab.rules", vocab}, Source{"fuzz.rules", file})

@@ -17,7 +17,7 @@ func TestRuleFileErrors(t *testing.T) {
 		{"bad severity", "code: X-1\nseverity: loud\ndescription.en: d\ntemplate: hello\n",
 			`user.rules:2: severity: "loud" is not one of: critical, error, warning, notice, info, debug`},
 		{"stanza without a name", "severity: info\n",
-			`user.rules:1: a stanza must start with "code:", "capture:", "group:" or "family:", not "severity"`},
+			`user.rules:1: a stanza must start with "code:", "capture:", "group:", "family:" or "correlation:", not "severity"`},
 		{"unknown key", "code: X-1\nseverity: info\nflavour: sweet\ndescription.en: d\ntemplate: hello\n",
 			`user.rules:3: flavour: unknown key; expected one of: name, family`},
 		{"no template", "code: X-1\nseverity: info\ndescription.en: d\n",

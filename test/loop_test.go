@@ -19,7 +19,7 @@ import (
 // The loop guard end to end: the host runs a forward input (-F) as
 // in_forward does for the re-emitted records, routes what arrives there
 // back to every instance whose Match matches its tag, and writes what
-// went downstream to a file (-O). -X caps the routing, so that a guard
+// went downstream to a file (-O). -Y caps the routing, so that a guard
 // that fails shows as too many records instead of a run that never ends.
 
 // downstream is what the forward input received: each record with its
@@ -81,7 +81,7 @@ func loopRun(t *testing.T, args ...string) (hostRun, []downstream) {
 	for i, a := range args {
 		args[i] = strings.ReplaceAll(a, "SOCK", sock)
 	}
-	r := runHost(t, 60*time.Second, append([]string{"-F", sock, "-O", down, "-X", "30", "-n", "1", "-w", "1"}, args...)...)
+	r := runHost(t, 60*time.Second, append([]string{"-F", sock, "-O", down, "-Y", "30", "-n", "1", "-w", "1"}, args...)...)
 	if r.exit != 0 {
 		t.Fatalf("host exit %d\n%s", r.exit, r.stderr)
 	}

@@ -23,8 +23,11 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	o.detailFlags(fs)
 	fs.StringVar(&o.tz, "tz", "UTC", "time zone of timestamps that carry none")
 	fs.Var(&o.rules, "rules", "user rule file (repeatable)")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 1 {
+	if err := fs.Parse(args); err != nil {
 		return exitError(2)
+	}
+	if fs.NArg() > 1 {
+		return operandError(stderr, "bench", "takes at most one FILE, got %d", fs.NArg())
 	}
 	var lines [][]byte
 	source := fmt.Sprintf("%d generated mixed lines", *n)

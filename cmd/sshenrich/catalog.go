@@ -17,8 +17,11 @@ func catalogCmd(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "md", "output format: md or json")
 	var files rulesFlag
 	fs.Var(&files, "rules", "user rule file (repeatable)")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+	if err := fs.Parse(args); err != nil {
 		return exitError(2)
+	}
+	if fs.NArg() > 0 {
+		return operandError(stderr, "catalog", "takes no operands, got %q", fs.Arg(0))
 	}
 	cat, err := rules.Load(files...)
 	if err != nil {
@@ -256,10 +259,14 @@ func escapeCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 // anchor is GitHub's heading anchor for a title.
 func anchor(title string) string { return rules.Anchor(title) }
 
-func rulesCheckCmd(files []string, stdout, stderr io.Writer) error {
-	if len(files) == 0 {
-		fmt.Fprint(stderr, "usage: sshenrich rules check FILE...\n")
+func rulesCheckCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("rules check", stderr)
+	if err := fs.Parse(args); err != nil {
 		return exitError(2)
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		return operandError(stderr, "rules check", "a rule FILE is needed")
 	}
 	base, err := rules.Builtin()
 	if err != nil {

@@ -38,10 +38,6 @@ type streamer interface {
 
 func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("enrich", stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, enrichUsage)
-		fs.PrintDefaults()
-	}
 	var o enrichOptions
 	fs.StringVar(&o.input, "input", "lines", "what each input line is: lines (a log line) or json (a Fluent Bit record as one JSON object)")
 	fs.StringVar(&o.style, "style", "ecs", "output style: ecs or flat")
@@ -102,29 +98,6 @@ func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	return err
 }
-
-const enrichUsage = `usage: sshenrich enrich [flags] [FILE...]
-
-Enrich the input (FILE..., or stdin) and write one JSON object per record.
-
---input lines (default): each line is a log line, written back under
-"message" with the added fields.
-
---input json: each line is one JSON object, a record as Fluent Bit's
-stdout or file output writes it ({"date":1718523450.5,"log":"..."}) or
-as journalctl -o json writes it: a tail record ({"log": line}), a
-syslog parser or syslog input record (host, ident, pid, pri, message)
-or a systemd input record (_HOSTNAME, SYSLOG_IDENTIFIER, _PID, MESSAGE,
-...). Each output line is the record the plugin re-emits for it: the
-same keys, the same handling of the record's own keys. A numeric "date"
-is the event time, not a key of the record; it is written back, set to
-the line's own time when the line writes a whole date (-time-from-log).
-A line that is not a JSON object is reported on stderr with its file
-and line number and skipped; the others are enriched, and the exit
-status is 1.
-
-Flags:
-`
 
 // setup reads the flags the record's fields depend on.
 func (o *enrichOptions) setup() (*rules.Catalog, record.Options, error) {

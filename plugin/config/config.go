@@ -61,6 +61,9 @@ type Config struct {
 	TimeFromLog bool
 	// EventOriginal writes the line as event.original too.
 	EventOriginal bool
+	// MetricsListen is the host:port of the Prometheus /metrics endpoint;
+	// empty when off.
+	MetricsListen string
 }
 
 // Forward configures the Forward-protocol emitter.
@@ -142,6 +145,7 @@ var Keys = []Key{
 	{"mask_key", "", "HMAC key for mask_user/mask_ip hmac (at least 16 bytes). Never logged; prefer ${ENV} or mask_key_file."},
 	{"mask_key_file", "", "File holding the HMAC key, instead of mask_key."},
 	{"mask_message", "off", "Also mask the user names and addresses inside the original line (the message key's value is rewritten)."},
+	{"metrics_listen", "off", "host:port (e.g. 127.0.0.1:2021) on which to serve Prometheus metrics at GET /metrics; off or empty: none. Every output that sets it must name the same address: the process serves one endpoint (docs/metrics.md)."},
 }
 
 // Parse reads and checks every key. The error names each bad key, what
@@ -228,6 +232,7 @@ func Parse(g Getter, instance int) (*Config, error) {
 		p.errs = append(p.errs, errors.New("forward_tls: TLS needs a tcp:// forward_address, not a unix socket"))
 	}
 	p.mask(&c.Mask)
+	c.MetricsListen = p.listen("metrics_listen")
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}
@@ -421,6 +426,20 @@ func (p *parser) address(key, def string) (network, addr string) {
 	}
 	p.fail(key, v, "tcp://host:port or unix:///path")
 	return "", ""
+}
+
+// listen reads a host:port to listen on, or off.
+func (p *parser) listen(key string) string {
+	v, ok := p.value(key)
+	if !ok || strings.EqualFold(v, "off") {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(v)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+		p.fail(key, v, "host:port such as 127.0.0.1:2021 (a port from 0 to 65535; IPv6 hosts in brackets), or off")
+		return ""
+	}
+	return v
 }
 
 // file reads a path that must name a readable file.

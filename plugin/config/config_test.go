@@ -100,6 +100,10 @@ func TestErrors(t *testing.T) {
 		{"time_from_log", "sometimes", `time_from_log: "sometimes" is not valid; expected on or off`},
 		{"keep_envelope_keys", "all", `keep_envelope_keys: "all" is not valid; expected on or off`},
 		{"event_original", "2", `event_original: "2" is not valid; expected on or off`},
+		{"metrics_listen", "2021", `metrics_listen: "2021" is not valid; expected host:port such as 127.0.0.1:2021`},
+		{"metrics_listen", "127.0.0.1:99999", `metrics_listen: "127.0.0.1:99999" is not valid`},
+		{"metrics_listen", "localhost:http", `metrics_listen: "localhost:http" is not valid`},
+		{"metrics_listen", "::1:2021", `metrics_listen: "::1:2021" is not valid; expected host:port such as 127.0.0.1:2021 (a port from 0 to 65535; IPv6 hosts in brackets)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
@@ -247,6 +251,24 @@ func TestMaskConfig(t *testing.T) {
 			t.Errorf("%v: the error quotes mask_key", tt.conf)
 		case tt.err == "" && !c.Mask.Enabled():
 			t.Errorf("%v: masking not enabled", tt.conf)
+		}
+	}
+}
+
+func TestMetricsListen(t *testing.T) {
+	for _, tt := range []struct{ value, want string }{
+		{"", ""}, {"off", ""}, {"OFF", ""}, {"127.0.0.1:2021", "127.0.0.1:2021"},
+		{" [::1]:9100 ", "[::1]:9100"}, // blanks around the value are trimmed
+		{":2021", ":2021"}, {"localhost:0", "localhost:0"},
+	} {
+		value, want := tt.value, tt.want
+		c, err := Parse(MapGetter{"metrics_listen": value}, 0)
+		if err != nil {
+			t.Errorf("%q: %v", value, err)
+			continue
+		}
+		if c.MetricsListen != want {
+			t.Errorf("%q read as %q, want %q", value, c.MetricsListen, want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,20 +113,21 @@ func TestForwardAck(t *testing.T) {
 func TestForwardAckProblems(t *testing.T) {
 	deep := rawResponse(append([]byte{0x81, 0xa1, 'x'}, bytes.Repeat([]byte{0x91}, 1<<20)...))
 	tests := []struct {
-		name    string
-		respond func(string) any
-		want    string
+		name     string
+		respond  func(string) any
+		want     string
+		timedOut int // what the Observer hears
 	}{
-		{"no ack", func(string) any { return nil }, "no ack from"},
-		{"wrong ack", func(string) any { return map[string]string{"ack": "someone-else"} }, "names chunk"},
-		{"not a map", func(string) any { return []int{1} }, "no ack from"},
+		{"no ack", func(string) any { return nil }, "no ack from", 1},
+		{"wrong ack", func(string) any { return map[string]string{"ack": "someone-else"} }, "names chunk", 0},
+		{"not a map", func(string) any { return []int{1} }, "no ack from", 0},
 		// A hostile server: values nested a million deep, which a
 		// recursive decoder would follow as deep as the stack allows.
-		{"deep nesting", func(string) any { return deep }, "server response larger than 4096 bytes"},
+		{"deep nesting", func(string) any { return deep }, "server response larger than 4096 bytes", 0},
 		// A string header that claims 2 GiB.
 		{"huge string", func(string) any {
 			return rawResponse([]byte{0x81, 0xa3, 'a', 'c', 'k', 0xdb, 0x7f, 0xff, 0xff, 0xff, 'x'})
-		}, "no ack from"},
+		}, "no ack from", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,15 +136,71 @@ func TestForwardAckProblems(t *testing.T) {
 			cfg.AckTimeout = 200 * time.Millisecond
 			f, _ := NewForward(cfg, 1)
 			defer f.Close()
+			var obs countingObserver
+			f.Observe(&obs)
 			start := time.Now()
 			err := f.Emit("t", events(t, 1), 1)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want %q", err, tt.want)
 			}
+			if obs.timedOut.Load() != int64(tt.timedOut) || obs.resent.Load() != 0 {
+				t.Errorf("observer heard %d ack timeouts and %d resends, want %d and 0", obs.timedOut.Load(), obs.resent.Load(), tt.timedOut)
+			}
 			if time.Since(start) > 2*time.Second {
 				t.Errorf("Emit took %s, beyond the ack timeout", time.Since(start))
 			}
 		})
+	}
+}
+
+type countingObserver struct{ resent, timedOut atomic.Int64 }
+
+func (o *countingObserver) Resent()      { o.resent.Add(1) }
+func (o *countingObserver) AckTimedOut() { o.timedOut.Add(1) }
+
+// TestForwardResend: a pooled connection that fails after the message
+// was written (the server closes it without an ack) is replaced once,
+// the message goes again on the new one, and the Observer hears of it.
+func TestForwardResend(t *testing.T) {
+	ln := listen(t)
+	defer ln.Close()
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n := accepted.Add(1)
+			go func() {
+				defer c.Close()
+				dec := msgpack.NewDecoder(c)
+				for frames := 1; ; frames++ {
+					var frame []any
+					if dec.Decode(&frame) != nil {
+						return
+					}
+					if n == 1 && frames == 2 {
+						return // the first connection dies on its second message
+					}
+					id := frame[2].(map[string]any)["chunk"].(string)
+					b, _ := msgpack.Marshal(map[string]string{"ack": id})
+					c.Write(b)
+				}
+			}()
+		}
+	}()
+	f, _ := NewForward(forwardTo(ln.Addr().String()), 1)
+	defer f.Close()
+	var obs countingObserver
+	f.Observe(&obs)
+	for i := range 2 {
+		if err := f.Emit("t", events(t, 1), 1); err != nil {
+			t.Fatalf("Emit %d: %v", i, err)
+		}
+	}
+	if obs.resent.Load() != 1 || obs.timedOut.Load() != 0 || accepted.Load() != 2 {
+		t.Errorf("%d resends, %d ack timeouts, %d connections; want 1, 0, 2", obs.resent.Load(), obs.timedOut.Load(), accepted.Load())
 	}
 }
 

@@ -31,7 +31,18 @@ type Forward struct {
 	cfg  config.Forward
 	tls  *tls.Config
 	idle chan *fconn
+	obs  Observer // nil: nobody listens
 }
+
+// Observer hears of delivery events that Emit's result does not tell,
+// for metrics.
+type Observer interface {
+	Resent()      // a pooled connection had failed; the message went again on a new one
+	AckTimedOut() // no ack arrived within ack_timeout
+}
+
+// Observe sets the Observer. Call it before the first Emit.
+func (f *Forward) Observe(o Observer) { f.obs = o }
 
 // NewForward checks the TLS files and prepares the pool. It does not
 // connect: Fluent Bit may start the downstream input after this output.
@@ -188,6 +199,9 @@ func (f *Forward) Emit(tag string, events []byte, count int) error {
 		if !reused || attempt > 0 {
 			return err
 		}
+		if f.obs != nil {
+			f.obs.Resent()
+		}
 	}
 }
 
@@ -304,6 +318,9 @@ func (f *Forward) send(c *fconn, tag string, events []byte, count int) error {
 	c.resp.left = maxResponse
 	ack, err := readAck(c.dec)
 	if err != nil {
+		if ne := net.Error(nil); f.obs != nil && errors.As(err, &ne) && ne.Timeout() {
+			f.obs.AckTimedOut()
+		}
 		return fmt.Errorf("no ack from %s within %s: %w", f.where(), f.cfg.AckTimeout, err)
 	}
 	if ack != id {

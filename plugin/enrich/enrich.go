@@ -73,7 +73,17 @@ type Enricher struct {
 	fields           record.Fields
 	released         [maxMembers]member // members given back by taken for one record
 	nreleased        int
+	observer         Observer
 }
+
+// Observer sees every record once it is classified, before it is
+// written: the plugin's metrics count records by code.
+type Observer interface {
+	Count(ev *record.Event)
+}
+
+// Observe sets the Observer; nil for none.
+func (e *Enricher) Observe(o Observer) { e.observer = o }
 
 // member is a top-level member of the record that the writer takes
 // over or that holds an envelope key.
@@ -230,6 +240,9 @@ func (e *Enricher) writeRecord(dst []byte, ev *chunk.Event, x *record.Event, lin
 		c.Classified++
 	} else {
 		c.Unclassified++
+	}
+	if e.observer != nil {
+		e.observer.Count(x)
 	}
 	// The line is written anew when it changes: masked, or one of
 	// several lines; and under "message" when it came under "log" in

@@ -15,7 +15,10 @@
  *     threads (Workers N), or from the thread that ran Init (Workers 0),
  *     with tag copied into a temporary buffer freed after the call;
  *   - FLB_RETRY (2) retried with backoff, as the engine does;
- *   - FLBPluginExitCtx(remote_ctx) per instance (FLBPluginExit if absent).
+ *   - FLBPluginExitCtx(remote_ctx) per instance (FLBPluginExit if absent);
+ *   - a hot reload (-X): after every instance's exit, the same loaded
+ *     library gets FLBPluginPreRegister(1), FLBPluginRegister and an
+ *     FLBPluginInit per instance again, in the same process.
  *
  * Chunks are built from a log file: one record {"log": line} per line,
  * in the v2 form [[EventTime, metadata], body] (or v1 [time, body]), or
@@ -33,7 +36,7 @@
  * message), routed as a new chunk to the instances whose Match matches
  * the tag, and only then acknowledged, so that a flush that waits for
  * its ack has its records queued when it returns. No shared_key
- * handshake. -X n stops routing after n messages (a loop guard for the
+ * handshake. -Y n stops routing after n messages (a loop guard for the
  * host itself); the summary then says so.
  *
  * Usage:
@@ -42,7 +45,14 @@
  *          [-x repeat] [-w workers] [-k message_key] [-m key=value (metadata)]
  *          [-T tag] [-1 (v1 events)] [-R retry_limit] [-B backoff_ms]
  *          [-L log_level] [-q] [-S (print RSS every second)]
- *          [-F socket_path [-O downstream_file] [-X max_routed]]
+ *          [-H (hold before exit)] [-X reloads]
+ *          [-F socket_path [-O downstream_file] [-Y max_routed]]
+ *
+ * -H: after the flushes of each round, before the exit calls, print
+ *   "fbhost: holding round=N" and wait for a line or EOF on stdin, so
+ *   that a test can look at the running plugin (its metrics endpoint).
+ * -X N: N hot reloads: each round flushes every chunk, then exits every
+ *   instance, then (but after the last) registers and inits them again.
  *
  * The config file is Fluent Bit's classic format; each [OUTPUT] section
  * whose Name is the plugin's (-N, default sshenrich) is an instance.
@@ -159,6 +169,8 @@ static int records_per_chunk = 100;
 static int repeat = 1;
 static int v1_events;
 static int quiet;
+static int hold;
+static int reloads;
 static const char *message_key = "log";
 static const char *plugin_name = "sshenrich";
 static const char *tag = "ssh.raw";
@@ -226,6 +238,7 @@ static struct flb_api api = {
 };
 
 /* Plugin symbols. */
+static int (*pre_register)(int);
 static int (*plugin_register)(struct flb_plugin_proxy_def *);
 static int (*plugin_init)(struct flbgo_output_plugin *);
 static int (*plugin_flush_ctx)(void *, const void *, size_t, char *);
@@ -1050,6 +1063,84 @@ static void load_config(const char *path)
     fclose(f);
 }
 
+/* register_plugin registers the plugin as flb_plugin_proxy_create does
+ * and returns the output plugin struct its instances share. */
+static struct flbgo_output_plugin *register_plugin(int hot_reloading)
+{
+    if (pre_register && pre_register(hot_reloading) == -1) {
+        die("FLBPluginPreRegister refused");
+    }
+    struct flb_plugin_proxy_def *def = calloc(1, sizeof(*def));
+    if (plugin_register(def) == -1) {
+        die("FLBPluginRegister failed");
+    }
+    if (def->type != FLB_PROXY_OUTPUT_PLUGIN || def->proxy != FLB_PROXY_GOLANG || !def->name) {
+        die("registration: type=%d (want %d) proxy=%d (want %d) name=%s", def->type,
+            FLB_PROXY_OUTPUT_PLUGIN, def->proxy, FLB_PROXY_GOLANG, def->name ? def->name : "(null)");
+    }
+    fprintf(stderr, "fbhost: registered output \"%s\": %s\n", def->name, def->description ? def->description : "");
+    struct flbgo_output_plugin *plugin = calloc(1, sizeof(*plugin));
+    plugin->name = strdup(def->name);
+    plugin->api = &api;
+    return plugin;
+}
+
+/* init_all runs each instance's Init; the plugin struct is shared. On a
+ * failure it prints the summary line and returns -1. */
+static int init_all(struct flbgo_output_plugin *plugin)
+{
+    for (int i = 0; i < ninstances; i++) {
+        struct flb_output_instance *ins = &instances[i];
+        ins->ctx = calloc(1, sizeof(*ins->ctx));
+        plugin->o_ins = ins;
+        plugin->context = ins->ctx;
+        int ret = plugin_init(plugin);
+        if (ret <= 0) {
+            fprintf(stderr, "fbhost: FLBPluginInit of instance %d failed (%d)\n", i, ret);
+            fprintf(stderr, "fbhost: chunks=0 records=0 ok=0 retry=0 error=0 dropped=0 init_failed=1\n");
+            return -1;
+        }
+        if (plugin_flush_ctx && !ins->ctx->remote_context) {
+            die("instance %d: FLBPluginInit set no context", i);
+        }
+    }
+    return 0;
+}
+
+/* flush_all flushes every chunk repeat times over, from the worker
+ * threads (or this thread with Workers 0), and returns the seconds taken. */
+static double flush_all(void)
+{
+    next_chunk = 0;
+    struct timeval t0, t1;
+    gettimeofday(&t0, NULL);
+    if (workers <= 0) {
+        worker_main(NULL); /* Workers 0: the engine thread, which ran Init */
+    } else {
+        pthread_t th[64];
+        int n = workers > 64 ? 64 : workers;
+        for (int i = 0; i < n; i++) {
+            pthread_create(&th[i], NULL, worker_main, NULL);
+        }
+        for (int i = 0; i < n; i++) {
+            pthread_join(th[i], NULL);
+        }
+    }
+    gettimeofday(&t1, NULL);
+    return (t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6;
+}
+
+/* hold_point waits for a line or EOF on stdin (-H). */
+static void hold_point(int round)
+{
+    fprintf(stderr, "fbhost: holding round=%d\n", round);
+    fflush(stderr);
+    char line[256];
+    if (!fgets(line, sizeof(line), stdin)) {
+        clearerr(stdin); /* EOF: go on; a later hold returns at once */
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *so = NULL;
@@ -1058,7 +1149,7 @@ int main(int argc, char **argv)
     struct flb_output_instance *cur = NULL;
     int opt;
     int sample_rss = 0;
-    while ((opt = getopt(argc, argv, "s:N:c:p:if:r:n:x:w:k:m:T:1R:B:L:qSM:F:O:X:")) != -1) {
+    while ((opt = getopt(argc, argv, "s:N:c:p:if:r:n:x:w:k:m:T:1R:B:L:qSHX:M:F:O:Y:")) != -1) {
         switch (opt) {
         case 's': so = optarg; break;
         case 'N': plugin_name = optarg; break;
@@ -1105,6 +1196,8 @@ int main(int argc, char **argv)
         }
         case 'q': quiet = 1; break;
         case 'S': sample_rss = 1; break;
+        case 'H': hold = 1; break;
+        case 'X': reloads = atoi(optarg); break;
         case 'M': {
             if (!cur) {
                 cur = ninstances ? &instances[ninstances - 1] : new_instance();
@@ -1114,7 +1207,7 @@ int main(int argc, char **argv)
         }
         case 'F': fwd_path = optarg; break;
         case 'O': fwd_out_path = optarg; break;
-        case 'X': fwd_max_routed = atol(optarg); break;
+        case 'Y': fwd_max_routed = atol(optarg); break;
         default: die("see the usage at the top of fbhost.c");
         }
     }
@@ -1130,10 +1223,7 @@ int main(int argc, char **argv)
     if (!h) {
         die("dlopen %s: %s", so, dlerror());
     }
-    int (*pre_register)(int) = (int (*)(int)) dlsym(h, "FLBPluginPreRegister");
-    if (pre_register && pre_register(0) == -1) {
-        die("FLBPluginPreRegister refused");
-    }
+    pre_register = (int (*)(int)) dlsym(h, "FLBPluginPreRegister");
     plugin_register = (int (*)(struct flb_plugin_proxy_def *)) dlsym(h, "FLBPluginRegister");
     plugin_init = (int (*)(struct flbgo_output_plugin *)) dlsym(h, "FLBPluginInit");
     plugin_flush_ctx = (int (*)(void *, const void *, size_t, char *)) dlsym(h, "FLBPluginFlushCtx");
@@ -1143,34 +1233,9 @@ int main(int argc, char **argv)
     if (!plugin_register || !plugin_init || (!plugin_flush_ctx && !plugin_flush)) {
         die("%s lacks FLBPluginRegister, FLBPluginInit or a flush callback", so);
     }
-    struct flb_plugin_proxy_def *def = calloc(1, sizeof(*def));
-    if (plugin_register(def) == -1) {
-        die("FLBPluginRegister failed");
-    }
-    if (def->type != FLB_PROXY_OUTPUT_PLUGIN || def->proxy != FLB_PROXY_GOLANG || !def->name) {
-        die("registration: type=%d (want %d) proxy=%d (want %d) name=%s", def->type,
-            FLB_PROXY_OUTPUT_PLUGIN, def->proxy, FLB_PROXY_GOLANG, def->name ? def->name : "(null)");
-    }
-    fprintf(stderr, "fbhost: registered output \"%s\": %s\n", def->name, def->description ? def->description : "");
-
-    /* Init each instance; the plugin struct is shared. */
-    struct flbgo_output_plugin *plugin = calloc(1, sizeof(*plugin));
-    plugin->name = strdup(def->name);
-    plugin->api = &api;
-    for (int i = 0; i < ninstances; i++) {
-        struct flb_output_instance *ins = &instances[i];
-        ins->ctx = calloc(1, sizeof(*ins->ctx));
-        plugin->o_ins = ins;
-        plugin->context = ins->ctx;
-        int ret = plugin_init(plugin);
-        if (ret <= 0) {
-            fprintf(stderr, "fbhost: FLBPluginInit of instance %d failed (%d)\n", i, ret);
-            fprintf(stderr, "fbhost: chunks=0 records=0 ok=0 retry=0 error=0 dropped=0 init_failed=1\n");
-            return 3;
-        }
-        if (plugin_flush_ctx && !ins->ctx->remote_context) {
-            die("instance %d: FLBPluginInit set no context", i);
-        }
+    struct flbgo_output_plugin *plugin = register_plugin(0);
+    if (init_all(plugin) != 0) {
+        return 3;
     }
 
     for (int i = 0; i < nlogs; i++) {
@@ -1180,7 +1245,7 @@ int main(int argc, char **argv)
         load_raw(raws[i]);
     }
     route_loaded();
-    stat_chunks = (long) nchunks * repeat;
+    stat_chunks = (long) nchunks * repeat * (reloads + 1);
     if (fwd_path) {
         fwd_start();
     }
@@ -1189,35 +1254,36 @@ int main(int argc, char **argv)
     if (sample_rss) {
         pthread_create(&rss_thread, NULL, rss_main, NULL);
     }
-    struct timeval t0, t1;
-    gettimeofday(&t0, NULL);
-    if (workers <= 0) {
-        worker_main(NULL); /* Workers 0: the engine thread, which ran Init */
-    } else {
-        pthread_t th[64];
-        int n = workers > 64 ? 64 : workers;
-        for (int i = 0; i < n; i++) {
-            pthread_create(&th[i], NULL, worker_main, NULL);
+    double secs = 0;
+    for (int round = 0;; round++) {
+        secs += flush_all();
+        if (hold) {
+            hold_point(round);
         }
-        for (int i = 0; i < n; i++) {
-            pthread_join(th[i], NULL);
+        for (int i = 0; i < ninstances; i++) {
+            if (plugin_exit_ctx) {
+                plugin_exit_ctx(instances[i].ctx->remote_context);
+            }
+        }
+        if (!plugin_exit_ctx && plugin_exit) {
+            plugin_exit();
+        }
+        if (round == reloads) {
+            break;
+        }
+        /* Hot reload: the same path is loaded again, which is the same
+         * handle, and registered and initialised as at start-up. */
+        fprintf(stderr, "fbhost: hot reload %d\n", round + 1);
+        plugin = register_plugin(1);
+        if (init_all(plugin) != 0) {
+            return 3;
         }
     }
-    gettimeofday(&t1, NULL);
     if (sample_rss) {
         rss_running = 0;
         pthread_join(rss_thread, NULL);
     }
-    double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6;
 
-    for (int i = 0; i < ninstances; i++) {
-        if (plugin_exit_ctx) {
-            plugin_exit_ctx(instances[i].ctx->remote_context);
-        }
-    }
-    if (!plugin_exit_ctx && plugin_exit) {
-        plugin_exit();
-    }
     if (fwd_path) {
         shutdown(fwd_listener, SHUT_RDWR);
         close(fwd_listener);

@@ -1,0 +1,332 @@
+package correlate
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/sshenrich/sshenrich/rules"
+)
+
+// Session flags.
+const (
+	sessConnected   uint8 = 1 << iota // a connect line opened it
+	sessPastConnect                   // a line other than connect joined it
+	sessAuthed                        // an authentication succeeded
+	sessOpened                        // a login session opened
+	sessEnded                         // an end line was seen
+)
+
+// Bounds of the text a session keeps.
+const (
+	maxStored   = 64  // longest value kept (a longer user name is not inferred)
+	sessionText = 160 // bytes of text per session: an address, a user, a routing domain or a pool address
+)
+
+// text is a value kept in a record's arena.
+type text struct{ off, n uint8 }
+
+// session is one SSH connection or OpenVPN client instance. It holds no
+// pointers, so that the table is never scanned by the collector.
+type session struct {
+	id            uint64
+	start, last   int64
+	bytesSent     int64
+	bytesReceived int64
+	port          int32 // -1 when unknown
+	vrf           int32 // -1 when unknown
+	flags         uint8
+	used          uint8
+	ip            text
+	user          text
+	cn            text
+	pool          text
+	rdomain       text
+	arena         [sessionText]byte
+}
+
+func (s *session) get(t text) []byte { return s.arena[t.off : int(t.off)+int(t.n)] }
+
+// set keeps v as the value of *t unless it has one, is too long, or
+// the arena is full. A value the session keeps already (an OpenVPN
+// user that is also the common name) is shared.
+func (s *session) set(t *text, v []byte) bool {
+	if t.n > 0 || len(v) == 0 || len(v) > maxStored {
+		return false
+	}
+	for _, o := range [...]text{s.ip, s.user, s.cn, s.pool, s.rdomain} {
+		if o.n > 0 && bytes.Equal(s.get(o), v) {
+			*t = o
+			return true
+		}
+	}
+	if int(s.used)+len(v) > len(s.arena) {
+		return false
+	}
+	copy(s.arena[s.used:], v)
+	*t = text{s.used, uint8(len(v))}
+	s.used += uint8(len(v))
+	return true
+}
+
+// exp is when the session is forgotten: soon after its end, later once
+// someone logged in.
+func (e *Engine) sessionExp(s *session) int64 {
+	switch {
+	case s.flags&sessEnded != 0:
+		return s.last + int64(e.cfg.EndedTTL)
+	case s.flags&(sessAuthed|sessOpened) != 0:
+		return s.last + int64(e.cfg.SessionTTL)
+	}
+	return s.last + int64(e.cfg.PreauthTTL)
+}
+
+// newSession starts a session under key k at time t.
+func (e *Engine) newSession(k hkey, f *Fact, t int64) int32 {
+	ss := e.sessions
+	r := ss.insert(k, e.clock.now, t+int64(e.cfg.PreauthTTL), true)
+	s := &ss.recs[r]
+	s.start, s.last, s.port, s.vrf, s.bytesSent, s.bytesReceived = t, t, -1, -1, -1, -1
+	id := fnvBytes(fnvOffset, f.Host)
+	id = fnvBytes(id, f.Program)
+	id = fnvUint(id, uint64(int64(f.Switch)))
+	if f.Class == ClassVPN {
+		id = fnvBytes(id, f.SourceIP)
+		id = fnvUint(id, uint64(int64(f.SourcePort)))
+	} else {
+		id = fnvUint(id, uint64(int64(f.PID)))
+	}
+	s.id = fnvUint(id, uint64(t))
+	return r
+}
+
+// sshSession finds (or starts) the SSH session of a line: by host and
+// pid, or by host, source address and port, which links the pids of
+// one connection (privilege separation's monitor and post-auth child,
+// sshd-session and sshd-auth) as aliases of one session.
+func (e *Engine) sshSession(f *Fact, t int64, out *Output, readonly bool) {
+	ss, k, now := e.sessions, &e.keyer, e.now
+	hasPid := f.PID >= 0
+	hasAddr := len(f.SourceIP) > 0 && f.SourcePort >= 0
+	var pidKey, addrKey hkey
+	sp, sa := int32(-1), int32(-1)
+	if hasPid {
+		pidKey = k.start(kindSSHPid).bytes(f.Host).int(int64(f.Switch)).int(int64(f.PID)).key()
+		sp = ss.lookup(pidKey, now)
+	}
+	if hasAddr {
+		addrKey = k.start(kindSSHAddr).bytes(f.Host).int(int64(f.Switch)).bytes(f.SourceIP).int(int64(f.SourcePort)).key()
+		sa = ss.lookup(addrKey, now)
+	}
+	role := f.Role()
+	r := int32(-1)
+	switch {
+	case role == rules.SessionConnect:
+		if sp >= 0 && e.sameConnection(sp, f, t) {
+			r = sp // the connection's second connect line
+		} else if !readonly && (hasPid || hasAddr) {
+			r = e.newSession(first(hasPid, pidKey, addrKey), f, t)
+		}
+	case sa >= 0 && (sp < 0 || sp != sa && e.otherConnection(sp, f)):
+		r = sa // a new pid of the connection becomes an alias below
+	case sp >= 0 && (!hasAddr || !e.otherConnection(sp, f)):
+		r = sp
+	case !readonly && (hasPid || hasAddr) && (role == rules.SessionAuth && f.Outcome == "success" || role == rules.SessionOpen):
+		// Authentication or a session opening without a connect line:
+		// Tectia, the AX switch, or a log that starts mid-session.
+		r = e.newSession(first(hasPid, pidKey, addrKey), f, t)
+	}
+	if r < 0 {
+		return
+	}
+	if !readonly {
+		if hasPid {
+			ss.link(pidKey, r)
+		}
+		e.update(r, f, t, role)
+		if hasAddr && ss.recs[r].ip.n > 0 && bytes.Equal(ss.recs[r].get(ss.recs[r].ip), f.SourceIP) {
+			ss.link(addrKey, r)
+		}
+	}
+	e.report(r, f, t, role, out)
+}
+
+func first(ok bool, a, b hkey) hkey {
+	if ok {
+		return a
+	}
+	return b
+}
+
+// sameConnection: a connect line for a session that has seen nothing
+// but connect lines, or whose lines are all newer (they came out of
+// order: the AX trace log is written newest first), from the same
+// address.
+func (e *Engine) sameConnection(r int32, f *Fact, t int64) bool {
+	s := &e.sessions.recs[r]
+	if s.flags&(sessPastConnect|sessEnded) != 0 && (t == 0 || t > s.start) {
+		return false
+	}
+	return s.ip.n == 0 || bytes.Equal(s.get(s.ip), f.SourceIP) && (s.port < 0 || int(s.port) == f.SourcePort)
+}
+
+// otherConnection: the session of a pid cannot be the line's: it is
+// from another address or port, or, knowing no address, it ended (the
+// pid was reused).
+func (e *Engine) otherConnection(r int32, f *Fact) bool {
+	s := &e.sessions.recs[r]
+	if s.ip.n == 0 {
+		return s.flags&sessEnded != 0
+	}
+	return !bytes.Equal(s.get(s.ip), f.SourceIP) || s.port >= 0 && int(s.port) != f.SourcePort
+}
+
+// vpnSession finds (or starts) the OpenVPN session of a line: by its
+// real address and port, or by its common name (the latest session of
+// that name), or by its pool address.
+func (e *Engine) vpnSession(f *Fact, t int64, out *Output, readonly bool) {
+	ss, k, now := e.sessions, &e.keyer, e.now
+	role := f.Role()
+	r := int32(-1)
+	var realKey hkey
+	hasReal := len(f.SourceIP) > 0
+	switch {
+	case hasReal:
+		realKey = k.start(kindVPNReal).bytes(f.Host).bytes(f.Program).bytes(f.SourceIP).int(int64(f.SourcePort)).key()
+		r = ss.lookup(realKey, now)
+		switch {
+		case role == rules.SessionConnect && r >= 0 && ss.recs[r].flags&(sessPastConnect|sessEnded) != 0:
+			r = -1 // the address's earlier instance is over
+			fallthrough
+		case r < 0 && !readonly && (role == rules.SessionConnect || len(f.CommonName) > 0 ||
+			role == rules.SessionAuth && f.Outcome == "success" || role == rules.SessionOpen):
+			if !readonly {
+				r = e.newSession(realKey, f, t)
+			}
+		}
+	case len(f.CommonName) > 0:
+		r = ss.lookup(k.start(kindVPNName).bytes(f.Host).bytes(f.Program).bytes(f.CommonName).key(), now)
+	case len(f.PoolIP) > 0:
+		r = ss.lookup(k.start(kindVPNPool).bytes(f.Host).bytes(f.Program).bytes(f.PoolIP).key(), now)
+	}
+	if r < 0 {
+		return
+	}
+	if !readonly {
+		e.update(r, f, t, role)
+		s := &ss.recs[r]
+		if hasReal && s.ip.n > 0 && bytes.Equal(s.get(s.ip), f.SourceIP) {
+			ss.link(realKey, r)
+		}
+		if s.cn.n > 0 && len(f.CommonName) > 0 && bytes.Equal(s.get(s.cn), f.CommonName) {
+			ss.link(k.start(kindVPNName).bytes(f.Host).bytes(f.Program).bytes(f.CommonName).key(), r)
+		}
+		if s.pool.n > 0 && len(f.PoolIP) > 0 && bytes.Equal(s.get(s.pool), f.PoolIP) {
+			ss.link(k.start(kindVPNPool).bytes(f.Host).bytes(f.Program).bytes(f.PoolIP).key(), r)
+		}
+	}
+	e.report(r, f, t, role, out)
+}
+
+// update merges what the line says into its session.
+func (e *Engine) update(r int32, f *Fact, t int64, role rules.SessionRole) {
+	ss := e.sessions
+	s := ss.mut(r)
+	s.last = max(s.last, t)
+	if t > 0 && t < s.start {
+		s.start = t // a line older than the session's first, out of order
+	}
+	if role == rules.SessionConnect {
+		s.flags |= sessConnected
+	} else {
+		s.flags |= sessPastConnect
+	}
+	if s.set(&s.ip, f.SourceIP) && f.SourcePort >= 0 {
+		s.port = int32(f.SourcePort)
+	} else if s.port < 0 && f.SourcePort >= 0 && bytes.Equal(s.get(s.ip), f.SourceIP) {
+		s.port = int32(f.SourcePort)
+	}
+	success := role == rules.SessionAuth && f.Outcome == "success"
+	// An SSH session's user is the one that logged in: failed attempts
+	// name other users. An OpenVPN line names its client's user.
+	if success || role == rules.SessionOpen || f.Class == ClassVPN {
+		s.set(&s.user, f.User)
+	}
+	if success {
+		s.flags |= sessAuthed
+	}
+	if role == rules.SessionOpen {
+		s.flags |= sessOpened
+	}
+	if role == rules.SessionEnd {
+		s.flags |= sessEnded
+	}
+	if s.vrf < 0 && f.VRF >= 0 {
+		s.vrf = int32(f.VRF)
+	}
+	s.set(&s.rdomain, f.RDomain)
+	s.set(&s.cn, f.CommonName)
+	if f.Outcome != "failure" {
+		s.set(&s.pool, f.PoolIP) // not an address a failed line could not assign
+	}
+	if f.BytesSent >= 0 {
+		s.bytesSent = f.BytesSent
+	}
+	if f.BytesReceived >= 0 {
+		s.bytesReceived = f.BytesReceived
+	}
+	ss.setExp(r, max(ss.exp(r), e.sessionExp(s)))
+}
+
+// report writes the session's id, the fields the line lacks, and the
+// duration of a closing line into out.
+func (e *Engine) report(r int32, f *Fact, t int64, role rules.SessionRole, out *Output) {
+	s := &e.sessions.recs[r]
+	appendHex(&out.id, s.id)
+	out.SessionID = out.id[:]
+	sameAddr := true
+	if s.ip.n > 0 {
+		ip := s.get(s.ip)
+		if len(f.SourceIP) == 0 {
+			if out.SourceIP = out.keep(ip); out.SourceIP != nil {
+				out.Inferred |= InferredSourceIP
+			}
+		} else {
+			sameAddr = bytes.Equal(ip, f.SourceIP)
+		}
+	}
+	if f.SourcePort < 0 && s.port >= 0 && sameAddr {
+		out.SourcePort = int(s.port)
+		out.Inferred |= InferredSourcePort
+	}
+	infer := func(have []byte, t text, dst *[]byte, bit FieldSet) {
+		if len(have) == 0 && t.n > 0 {
+			if *dst = out.keep(s.get(t)); *dst != nil {
+				out.Inferred |= bit
+			}
+		}
+	}
+	infer(f.User, s.user, &out.User, InferredUser)
+	infer(f.RDomain, s.rdomain, &out.RDomain, InferredRDomain)
+	if f.Class == ClassVPN {
+		infer(f.CommonName, s.cn, &out.CommonName, InferredCommonName)
+		infer(f.PoolIP, s.pool, &out.PoolIP, InferredPoolIP)
+	}
+	if f.VRF < 0 && s.vrf >= 0 {
+		out.VRF = int(s.vrf)
+		out.Inferred |= InferredVRF
+	}
+	if role == rules.SessionClose || role == rules.SessionEnd {
+		if t >= s.start && s.start > 0 {
+			out.Duration = time.Duration(t - s.start)
+			out.HasDuration = true
+		}
+		if f.BytesSent < 0 && s.bytesSent >= 0 {
+			out.BytesSent = s.bytesSent
+			out.Inferred |= InferredBytesSent
+		}
+		if f.BytesReceived < 0 && s.bytesReceived >= 0 {
+			out.BytesReceived = s.bytesReceived
+			out.Inferred |= InferredBytesReceived
+		}
+	}
+}
