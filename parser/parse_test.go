@@ -214,3 +214,42 @@ func TestLocalTimeAcrossDST(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeDated: a time counts as the line's own only when the line
+// wrote its year. RFC 3164 and journald's short output write none, so
+// their year is a guess; the other dated envelopes write it, with or
+// without a zone (a zoneless one is read in the Parser's Location).
+func TestTimeDated(t *testing.T) {
+	p := New(time.UTC, time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC))
+	tests := []struct {
+		line  string
+		dated bool
+		zoned bool
+	}{
+		{"Jun 16 07:37:30 web1 sshd[1]: x", false, false},
+		{"<38>Jun 16 07:37:30 web1 sshd[1]: x", false, false},
+		{"Jun 16 07:37:30.123456 web1 sshd[1]: x", false, false},
+		{"Jun 16 07:37:30 2024 web1 sshd[1]: x", true, false},
+		{"2024-06-16T07:37:30+09:00 web1 sshd[1]: x", true, true},
+		{"2024-06-16T07:37:30.5Z web1 sshd[1]: x", true, true},
+		{"2020-03-25 09:01:30.852002-0700  host sshd[1]: x", true, true},
+		{"<38>1 2024-06-16T07:37:30Z web1 sshd 1 - - x", true, true},
+		{"<38>1 - web1 sshd 1 - - x", false, false},
+		{"Sun 2024-06-16 07:37:30 UTC web1 sshd[1]: x", true, true},
+		{"1718523450.123456 web1 sshd[1]: x", true, true},
+		{"Thu Jun 16 07:37:30 2024 user01/198.51.100.7:1194 MULTI: x", true, false},
+		{"2023/04/13 18:00:00 openvpn-vtun0 user01/198.51.100.7:12345 x", true, false},
+		{"2024/06/16 07:37:30 sshd[4409] Accepted password for staff from 10.0.0.1 port 4226", true, false},
+		{"20XX/06/16 07:37:30 sshd[4409] x", false, false},
+		{"[   12.345678] kernel: x", false, false},
+		{"sshd[1]: x", false, false},
+		{"Failed password for root from 192.0.2.1 port 22 ssh2", false, false},
+	}
+	for _, tt := range tests {
+		var e Envelope
+		p.Parse([]byte(tt.line), &e)
+		if e.Time.Dated() != tt.dated || e.Time.Dated() && e.Time.Zoned != tt.zoned {
+			t.Errorf("%q: dated %v zoned %v, want %v %v (%s)", tt.line, e.Time.Dated(), e.Time.Zoned, tt.dated, tt.zoned, describe(&e))
+		}
+	}
+}

@@ -50,6 +50,7 @@ func (p *Parser) bsd(b []byte, e *Envelope) bool {
 			c.year--
 			e.Time = p.local(c)
 		}
+		e.Time.YearGuessed = true
 	} else if c.valid() {
 		e.Time = p.local(c)
 	}

@@ -9,7 +9,16 @@ type Time struct {
 	Offset int32 // seconds east of UTC that the time is written in
 	Valid  bool  // the line carried a usable time
 	Zoned  bool  // the line stated its zone; otherwise the Parser's Location was assumed
+	// YearGuessed is set when the line wrote no year (RFC 3164, journald
+	// short): the Parser took the latest year that does not put the line
+	// more than a week into the future.
+	YearGuessed bool
 }
+
+// Dated reports whether the line wrote a whole date, year included, so
+// that the time is the line's own rather than a guess. Its zone is the
+// line's, or the Parser's Location when the line states none.
+func (t Time) Dated() bool { return t.Valid && !t.YearGuessed }
 
 // Go returns the time as a time.Time in UTC.
 func (t Time) Go() time.Time { return time.Unix(t.Unix, int64(t.Nsec)).UTC() }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"runtime/metrics"
 	"strings"
 	"sync"
@@ -33,10 +34,11 @@ type instance struct {
 
 	initThread   int // OS thread of Init: the engine thread
 	warnedEngine atomic.Bool
+	warnedLoop   atomic.Bool
 
 	// Counters for stats_interval.
-	records, classified, unclassified, passed atomic.Int64
-	stop                                      chan struct{}
+	records, classified, unclassified, passed, looped atomic.Int64
+	stop                                              chan struct{}
 }
 
 var (
@@ -108,7 +110,7 @@ func (in *instance) start() error {
 	}
 	in.workers.New = func() any {
 		w := newWorker(cat, in.cfg)
-		w.tally = in.metrics.NewTally()
+		w.setTally(in.metrics.NewTally())
 		return w
 	}
 	in.log.infof("started: %d catalog entries, emit %s, output_style %s, language %s%s%s",
@@ -150,8 +152,8 @@ func (in *instance) statsLoop(every time.Duration) {
 				statsHook()
 			}
 			metrics.Read(samples)
-			in.log.infof("stats: records=%d classified=%d unclassified=%d passed=%d go_heap_kb=%d go_heap_live_kb=%d go_sys_kb=%d goroutines=%d",
-				in.records.Load(), in.classified.Load(), in.unclassified.Load(), in.passed.Load(),
+			in.log.infof("stats: records=%d classified=%d unclassified=%d passed=%d looped=%d go_heap_kb=%d go_heap_live_kb=%d go_sys_kb=%d goroutines=%d",
+				in.records.Load(), in.classified.Load(), in.unclassified.Load(), in.passed.Load(), in.looped.Load(),
 				value(0)>>10, value(1)>>10, value(2)>>10, value(3))
 		}
 	}
@@ -218,6 +220,25 @@ func (in *instance) checkEngineThread() {
 	}
 }
 
+// warnLoop says once, on the first record that came back, that this
+// output's Match catches what it re-emits, and how to fix it. Fluent
+// Bit keeps Match to itself (it is not a property the plugin can read),
+// so the message names the tag it caught.
+func (in *instance) warnLoop(tag string) {
+	if !in.warnedLoop.CompareAndSwap(false, true) {
+		return
+	}
+	reemit := fmt.Sprintf("tag_prefix %q", in.cfg.TagPrefix)
+	fix := fmt.Sprintf("\"Match_Regex ^(?!%s).*\"", regexp.QuoteMeta(in.cfg.TagPrefix))
+	if in.cfg.Tag != "" {
+		reemit = fmt.Sprintf("tag %q", in.cfg.Tag)
+		fix = fmt.Sprintf("\"Match_Regex ^(?!%s$).*\"", regexp.QuoteMeta(in.cfg.Tag))
+	}
+	in.log.warnf("records this output re-emitted came back to it under tag %q: the Match of this [OUTPUT] also matches the tags it re-emits (%s). "+
+		"They are dropped, not re-emitted again: they already went down the pipeline once (stats count them as looped; this is logged once). "+
+		"Fix: Match only the input tags (such as \"Match ssh.*\"), or exclude the re-emitted ones with %s.", tag, reemit, fix)
+}
+
 func (in *instance) close() {
 	if in.stop != nil {
 		close(in.stop)
@@ -264,9 +285,9 @@ func (in *instance) flush(data []byte, tag string) (ret int) {
 	start := time.Now()
 	w := in.workers.Get().(*worker)
 	defer in.workers.Put(w)
-	w.x.SetNow(start)
+	w.e.SetNow(start)
 
-	res := w.enrichChunk(data, in.log)
+	res := w.enrichChunk(data, tag, in.log)
 	// Metrics hook. ret is FLB_RETRY until a return sets it: what a panic
 	// below ends in (recoverTo in FLBPluginFlushCtx).
 	ret = output.FLB_RETRY
@@ -275,6 +296,10 @@ func (in *instance) flush(data []byte, tag string) (ret int) {
 	in.classified.Add(int64(res.classified))
 	in.unclassified.Add(int64(res.unclassified))
 	in.passed.Add(int64(res.passed))
+	if res.looped > 0 {
+		in.looped.Add(int64(res.looped))
+		in.warnLoop(tag)
+	}
 	if flushHook != nil {
 		flushHook()
 	}
@@ -291,8 +316,8 @@ func (in *instance) flush(data []byte, tag string) (ret int) {
 		return output.FLB_ERROR
 	}
 	if in.log.enabled(levelDebug) {
-		in.log.debugf("delivered %d records (%d classified, %d unclassified, %d passed through) from tag %q as %q in %s",
-			res.records, res.classified, res.unclassified, res.passed, tag, outTag, time.Since(start).Round(time.Microsecond))
+		in.log.debugf("flushed %d records (%d classified, %d unclassified, %d passed through, %d looped back and dropped) from tag %q, re-emitted as %q in %s",
+			res.records, res.classified, res.unclassified, res.passed, res.looped, tag, outTag, time.Since(start).Round(time.Microsecond))
 	}
 	return output.FLB_OK
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sshenrich/sshenrich/plugin/chunk"
 	"github.com/sshenrich/sshenrich/plugin/config"
+	"github.com/sshenrich/sshenrich/plugin/enrich"
 	pmetrics "github.com/sshenrich/sshenrich/plugin/metrics"
 	"github.com/sshenrich/sshenrich/rules"
 	"github.com/sshenrich/sshenrich/test/loggen"
@@ -35,7 +36,7 @@ func testWorker(t testing.TB, kv map[string]string) *worker {
 		t.Fatal(err)
 	}
 	w := newWorker(cat, cfg)
-	w.x.SetNow(time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC))
+	w.e.SetNow(time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC))
 	return w
 }
 
@@ -69,6 +70,16 @@ func decodeOut(t *testing.T, out []byte) []map[string]any {
 	return recs
 }
 
+// mustBody is the body of the chunk's first event.
+func mustBody(t *testing.T, data []byte) []byte {
+	t.Helper()
+	d := chunk.NewDecoder(data)
+	if !d.Next() {
+		t.Fatal(d.Err())
+	}
+	return d.Event().Body
+}
+
 func dig(m map[string]any, keys ...string) any {
 	var v any = m
 	for _, k := range keys {
@@ -91,12 +102,12 @@ func TestWorkerRecords(t *testing.T) {
 	}{
 		{"syslog line under log", map[string]any{"log": "<38>Jun 16 07:37:26 web01 sshd[4409]: " + failed, "stream": "stdout"},
 			func(t *testing.T, r []map[string]any) {
-				if dig(r[0], "event", "code") != "SSHD-0032" || r[0]["stream"] != "stdout" || r[0]["log"] == nil {
+				// In ECS, log is an object: the line moves to message.
+				if dig(r[0], "event", "code") != "SSHD-0032" || r[0]["stream"] != "stdout" || r[0]["message"] != "<38>Jun 16 07:37:26 web01 sshd[4409]: "+failed {
 					t.Errorf("%v", r[0])
 				}
-				// "log" is taken by the original line: the syslog group moves.
-				if dig(r[0], "sshenrich", "log", "syslog", "facility", "name") != "auth" || dig(r[0], "sshenrich", "moved") == nil {
-					t.Errorf("log group not moved under sshenrich: %v", r[0]["sshenrich"])
+				if dig(r[0], "log", "syslog", "facility", "name") != "auth" || dig(r[0], "sshenrich", "moved") != nil || dig(r[0], "sshenrich", "original") != nil {
+					t.Errorf("log group not at its place: %v", r[0])
 				}
 			}, 0},
 		{"message key fallback", map[string]any{"message": failed},
@@ -156,8 +167,9 @@ func TestWorkerRecords(t *testing.T) {
 			}, 0},
 		{"syslog input fields", map[string]any{"message": failed, "host": "h2", "ident": "sshd", "pid": 12, "pri": "86"},
 			func(t *testing.T, r []map[string]any) {
-				// "host" is the original's: the ECS host group moves.
-				if r[0]["host"] != "h2" || dig(r[0], "sshenrich", "host", "hostname") != "h2" || dig(r[0], "process", "pid") != int8(12) {
+				// The envelope keys are in their ECS places, and dropped.
+				if dig(r[0], "host", "hostname") != "h2" || dig(r[0], "process", "pid") != int8(12) || dig(r[0], "log", "syslog", "priority") != int8(86) ||
+					r[0]["ident"] != nil || r[0]["pid"] != nil || r[0]["pri"] != nil || dig(r[0], "sshenrich", "original") != nil {
 					t.Errorf("%v", r[0])
 				}
 			}, 0},
@@ -169,7 +181,7 @@ func TestWorkerRecords(t *testing.T) {
 			}, 0},
 		{"message not a string", map[string]any{"log": 42},
 			func(t *testing.T, r []map[string]any) {
-				if dig(r[0], "sshenrich", "unclassified_reason") != "not_string" || r[0]["log"] != int8(42) {
+				if dig(r[0], "sshenrich", "unclassified_reason") != "not_string" || r[0]["log"] != nil || dig(r[0], "sshenrich", "original", "log") != int8(42) {
 					t.Errorf("%v", r[0])
 				}
 			}, 0},
@@ -192,8 +204,8 @@ func TestWorkerRecords(t *testing.T) {
 				if len(r) != 3 {
 					t.Fatalf("%d records", len(r))
 				}
-				if r[2]["log"] != "2024/06/16 07:37:30 sshd[4409] Accepted password for staff from 10.0.0.1 port 4226" ||
-					dig(r[2], "event", "code") != "SSHD-0003" || r[2]["host"] != "sw1" || dig(r[1], "event", "code") != "AX-0003" {
+				if r[2]["message"] != "2024/06/16 07:37:30 sshd[4409] Accepted password for staff from 10.0.0.1 port 4226" || r[2]["log"] != nil ||
+					dig(r[2], "event", "code") != "SSHD-0003" || dig(r[2], "host", "hostname") != "sw1" || dig(r[1], "event", "code") != "AX-0003" {
 					t.Errorf("%v", r)
 				}
 				// The Date header's zone applies to the line after it.
@@ -207,12 +219,15 @@ func TestWorkerRecords(t *testing.T) {
 			// The full record, whose every group these cases look at.
 			w := testWorker(t, map[string]string{"detail": "full"})
 			in := event(t, tt.body, map[string]any{"k": "v"})
-			res := w.enrichChunk(in, quietLog)
+			res := w.enrichChunk(in, "ssh.raw", quietLog)
 			if res.err != nil || res.passed != tt.passed {
 				t.Fatalf("result %v, err %v", res, res.err)
 			}
-			if tt.passed > 0 && !bytes.Equal(w.out, in) {
-				t.Errorf("passed-through record changed")
+			if tt.passed > 0 {
+				d := chunk.NewDecoder(w.out)
+				if !d.Next() || !bytes.Equal(d.Event().Body, mustBody(t, in)) {
+					t.Errorf("passed-through record changed")
+				}
 			}
 			if tt.passed == 0 {
 				recs := decodeOut(t, w.out)
@@ -221,12 +236,13 @@ func TestWorkerRecords(t *testing.T) {
 				}
 				tt.check(t, recs)
 			}
-			// Time and metadata are kept as they were.
+			// The metadata is kept, with the re-emission mark added.
 			d := chunk.NewDecoder(w.out)
 			for d.Next() {
 				ev := d.Event()
-				if ev.Sec != 1718523450 || !ev.V2 || !bytes.Contains(ev.Meta, []byte("k")) {
-					t.Errorf("time or metadata changed: %d %v %x", ev.Sec, ev.V2, ev.Meta)
+				var meta map[string]any
+				if err := msgpack.Unmarshal(ev.Meta, &meta); err != nil || !ev.V2 || meta["k"] != "v" || meta[enrich.MarkKey] != enrich.RunMark() {
+					t.Errorf("metadata %v (%v)", meta, err)
 				}
 			}
 		})
@@ -247,7 +263,7 @@ func TestWorkerBatches(t *testing.T) {
 		in = append(in, event(t, map[string]any{"log": msg}, nil)...)
 	}
 	const want = 90 + 10*3
-	res := w.enrichChunk(in, quietLog)
+	res := w.enrichChunk(in, "ssh.raw", quietLog)
 	if res.records != want || len(w.batches) < 10 {
 		t.Fatalf("%v in %d batches", res, len(w.batches))
 	}
@@ -276,7 +292,7 @@ func TestWorkerMalformedChunk(t *testing.T) {
 	w := testWorker(t, nil)
 	good := event(t, map[string]any{"log": "Invalid user x from 192.0.2.1 port 22"}, nil)
 	in := append(append([]byte(nil), good...), good[:len(good)-3]...)
-	res := w.enrichChunk(in, quietLog)
+	res := w.enrichChunk(in, "ssh.raw", quietLog)
 	if res.records != 1 || res.err == nil || !strings.Contains(res.err.Error(), "event 2") {
 		t.Errorf("%v err %v", res, res.err)
 	}
@@ -290,7 +306,7 @@ func TestWorkerPanicPassesThrough(t *testing.T) {
 	in := append(event(t, map[string]any{"log": "a"}, nil), event(t, map[string]any{"log": "b"}, nil)...)
 	panicHook = func() { panic("test") }
 	defer func() { panicHook = nil }()
-	res := w.enrichChunk(in, quietLog)
+	res := w.enrichChunk(in, "ssh.raw", quietLog)
 	if res.passed != 2 || !bytes.Equal(w.out, in) {
 		t.Errorf("after a panic: %v, out equal %v", res, bytes.Equal(w.out, in))
 	}
@@ -305,9 +321,9 @@ func TestWorkerDoesNotAllocate(t *testing.T) {
 			flushed = func() { m.Flushed(w.tally, 0, pmetrics.OK, time.Millisecond) }
 		}
 		in := mixedChunk(t, 500)
-		w.enrichChunk(in, quietLog)
+		w.enrichChunk(in, "ssh.raw", quietLog)
 		flushed()
-		allocs := testing.AllocsPerRun(5, func() { w.enrichChunk(in, quietLog); flushed() })
+		allocs := testing.AllocsPerRun(5, func() { w.enrichChunk(in, "ssh.raw", quietLog); flushed() })
 		if allocs > 0 {
 			t.Errorf("a 500-record chunk allocates %v times (metrics %v)", allocs, withMetrics)
 		}
@@ -326,7 +342,7 @@ func testMetrics(t testing.TB, w *worker) *pmetrics.Output {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Close)
-	w.tally = m.NewTally()
+	w.setTally(m.NewTally())
 	return m
 }
 
@@ -354,11 +370,11 @@ func BenchmarkFlushPath(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				w.enrichChunk(in, quietLog)
+				w.enrichChunk(in, "ssh.raw", quietLog)
 				m.Flushed(w.tally, 0, pmetrics.OK, time.Millisecond)
 			}
 			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "records/s")
-			b.ReportMetric(float64(testing.AllocsPerRun(1, func() { w.enrichChunk(in, quietLog) }))/1000, "allocs/record")
+			b.ReportMetric(float64(testing.AllocsPerRun(1, func() { w.enrichChunk(in, "ssh.raw", quietLog) }))/1000, "allocs/record")
 		})
 	}
 }
@@ -383,15 +399,15 @@ func TestWorkerMasks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := testWorker(t, tt.conf)
-			res := w.enrichChunk(event(t, map[string]any{"log": line, "stream": "stdout"}, nil), quietLog)
+			res := w.enrichChunk(event(t, map[string]any{"log": line, "stream": "stdout"}, nil), "ssh.raw", quietLog)
 			recs := decodeOut(t, w.out)
 			if res.records != 1 || len(recs) != 1 {
 				t.Fatalf("%v, %d records", res, len(recs))
 			}
 			r := recs[0]
-			got, _ := r["log"].(string)
+			got, _ := r["message"].(string)
 			if !strings.HasPrefix(got, tt.wantLine) || r["stream"] != "stdout" {
-				t.Errorf("log %q, stream %v; want log to start with %q", got, r["stream"], tt.wantLine)
+				t.Errorf("message %q, stream %v; want it to start with %q", got, r["stream"], tt.wantLine)
 			}
 			if u, _ := dig(r, "user", "name").(string); !strings.HasPrefix(u, tt.wantUser) {
 				t.Errorf("user.name %q, want %q", u, tt.wantUser)
@@ -403,5 +419,153 @@ func TestWorkerMasks(t *testing.T) {
 				t.Errorf("the line still holds the user or address: %q", got)
 			}
 		})
+	}
+}
+
+// TestWorkerLoopGuard: an event this process re-emitted (its metadata
+// carries this run's mark) is dropped, not re-emitted again; so is an
+// enriched v1 event (no metadata) under this output's own tag. Events
+// that only look enriched go on: marked by another run, under another
+// tag, or with an event.code of their own.
+func TestWorkerLoopGuard(t *testing.T) {
+	const line = "Failed password for root from 192.0.2.1 port 22 ssh2"
+	enriched := map[string]any{"message": line, "event": map[string]any{"code": "SSHD-0032"}, "sshenrich": map[string]any{"family": "openssh"}}
+	v1 := func(body any) []byte {
+		b, err := msgpack.Marshal([]any{uint32(1718523450), body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tests := []struct {
+		name   string
+		conf   map[string]string
+		tag    string
+		in     []byte
+		looped int
+		passed int
+		out    int
+	}{
+		{"re-emitted by this run", nil, "enriched.ssh.raw", event(t, enriched, map[string]any{enrich.MarkKey: enrich.RunMark()}), 1, 0, 0},
+		{"re-emitted by this run, under any tag", nil, "other", event(t, map[string]any{"log": line}, map[string]any{enrich.MarkKey: enrich.RunMark()}), 1, 0, 0},
+		{"a body that is not a map, re-emitted by this run", nil, "enriched.x", event(t, []any{1}, map[string]any{enrich.MarkKey: enrich.RunMark()}), 1, 0, 0},
+		{"re-emitted by another run", nil, "enriched.ssh.raw", event(t, enriched, map[string]any{enrich.MarkKey: "0123456789abcdef"}), 0, 1, 1},
+		{"enriched v1 under this output's tag", nil, "enriched.ssh.raw", v1(enriched), 1, 0, 0},
+		{"enriched v1 under the fixed tag", map[string]string{"tag": "done"}, "done", v1(enriched), 1, 0, 0},
+		{"enriched v1 under another tag", map[string]string{"tag": "done"}, "enriched.ssh.raw", v1(enriched), 0, 1, 1},
+		{"enriched v2 without a mark under another tag", nil, "aggregated", event(t, enriched, nil), 0, 1, 1},
+		{"an event.code of its own, no sshenrich", nil, "enriched.ssh.raw", event(t, map[string]any{"message": line, "event": map[string]any{"code": "4625"}}, nil), 0, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := testWorker(t, tt.conf)
+			res := w.enrichChunk(tt.in, tt.tag, quietLog)
+			d := chunk.NewDecoder(w.out)
+			n := 0
+			for d.Next() {
+				n++
+				ev := d.Event()
+				if mark, _ := chunk.MetaString(ev.Meta, enrich.MarkKey); ev.V2 && string(mark) != enrich.RunMark() {
+					t.Errorf("re-emitted event not marked by this run: %q", mark)
+				}
+				if tt.passed > 0 && !bytes.Equal(ev.Body, mustBody(t, tt.in)) {
+					t.Errorf("passed-through body changed")
+				}
+			}
+			if res.looped != tt.looped || res.passed != tt.passed || n != tt.out || res.records != 1 {
+				t.Errorf("%v, %d events out; want %d looped, %d passed, %d out", res, n, tt.looped, tt.passed, tt.out)
+			}
+			if tt.out == 0 && len(w.batches) != 0 {
+				t.Errorf("%d batches for nothing to send", len(w.batches))
+			}
+		})
+	}
+}
+
+// TestWorkerLoopGuardGroups: an OTLP group whose records all came back
+// is dropped with its markers; a group with a record to send keeps
+// them, and so does a group that had no records to begin with.
+func TestWorkerLoopGuardGroups(t *testing.T) {
+	w := testWorker(t, nil)
+	mark := map[string]any{enrich.MarkKey: enrich.RunMark()}
+	start := func() []byte {
+		b, _ := msgpack.Marshal([]any{[]any{&msgpack.RawMessage{0xd7, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, map[string]any{}}, map[string]any{"resource": map[string]any{}}})
+		return b
+	}
+	end := func() []byte {
+		b, _ := msgpack.Marshal([]any{[]any{&msgpack.RawMessage{0xd7, 0, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 0}, map[string]any{}}, map[string]any{}})
+		return b
+	}
+	looped := event(t, map[string]any{"log": "x"}, mark)
+	fresh := event(t, map[string]any{"log": "Invalid user a from 192.0.2.1 port 22"}, nil)
+	tests := []struct {
+		name string
+		in   [][]byte
+		out  int
+	}{
+		{"all looped", [][]byte{start(), looped, looped, end()}, 0},
+		{"one fresh", [][]byte{start(), looped, fresh, end()}, 3},
+		{"empty group", [][]byte{start(), end()}, 2},
+		{"looped group then a fresh one", [][]byte{start(), looped, end(), start(), fresh, end()}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := w.enrichChunk(bytes.Join(tt.in, nil), "enriched.x", quietLog)
+			d := chunk.NewDecoder(w.out)
+			n := 0
+			for d.Next() {
+				n++
+			}
+			total := 0
+			for _, b := range w.batches {
+				total += b.count
+			}
+			if n != tt.out || total != n || d.Err() != nil || res.err != nil {
+				t.Errorf("%d events out (batches say %d, %v), want %d", n, total, d.Err(), tt.out)
+			}
+		})
+	}
+}
+
+// TestWorkerTimeFromLog: the event time is the line's when the line
+// writes its year, Fluent Bit's otherwise, and always with time_from_log
+// off. Stdout emit writes no mark: nothing it writes can come back.
+func TestWorkerTimeFromLog(t *testing.T) {
+	const fb = 1718523450 // the time event() gives
+	tests := []struct {
+		line      string
+		on, off   int64
+		nsecOn    int64
+		stdoutToo bool
+	}{
+		{"2024-06-17T10:00:00.25+09:00 web1 sshd[1]: Invalid user a from 192.0.2.1 port 22", 1718586000, fb, 250000000, true},
+		{"<38>1 2024-06-17T01:00:00Z web1 sshd 1 - - Invalid user a from 192.0.2.1 port 22", 1718586000, fb, 0, false},
+		{"Jun 17 01:00:00 web1 sshd[1]: Invalid user a from 192.0.2.1 port 22", fb, fb, 0, false},
+		{"Jun 17 01:00:00 2024 web1 sshd[1]: Invalid user a from 192.0.2.1 port 22", 1718586000, fb, 0, false},
+		{"Invalid user a from 192.0.2.1 port 22", fb, fb, 0, false},
+		{"1970-01-01T00:00:00Z web1 sshd[1]: x", 0, fb, 0, false},
+		{"2200-01-01T00:00:00Z web1 sshd[1]: x", fb, fb, 0, false}, // beyond an EventTime's seconds
+	}
+	for _, tt := range tests {
+		for _, conf := range []map[string]string{{}, {"time_from_log": "off"}, {"emit": "stdout"}} {
+			w := testWorker(t, conf)
+			w.enrichChunk(event(t, map[string]any{"log": tt.line}, nil), "ssh.raw", quietLog)
+			d := chunk.NewDecoder(w.out)
+			if !d.Next() {
+				t.Fatal(d.Err())
+			}
+			ev := d.Event()
+			want, nsec := tt.on, tt.nsecOn
+			if conf["time_from_log"] == "off" {
+				want, nsec = tt.off, 0
+			}
+			if ev.Sec != want || ev.Nsec != nsec {
+				t.Errorf("%q %v: time %d.%09d, want %d.%09d", tt.line, conf, ev.Sec, ev.Nsec, want, nsec)
+			}
+			_, marked := chunk.MetaString(ev.Meta, enrich.MarkKey)
+			if marked != (conf["emit"] != "stdout") {
+				t.Errorf("%v: marked %v", conf, marked)
+			}
+		}
 	}
 }

@@ -274,7 +274,7 @@ var reservedFields = map[string]bool{
 	"remediation": true, "description_ja": true, "remediation_ja": true, "action": true, "action_ja": true, "unclassified_reason": true,
 	"session_id": true, "preauth": true, "postauth": true, "tag_module": true, "syslog_msgid": true, "repeated": true, "host_elided": true, "invalid_utf8": true,
 	"level": true, "tunnel": true, "switch": true, "fw_prefix": true, "fw_in": true, "fw_out": true,
-	"moved": true, "vpn_routes": true, "dns_servers": true,
-	"event": true, "rule": true, "source": true, "destination": true, "user": true, "process": true,
-	"host": true, "observer": true, "log": true, "network": true, "threat": true, "tags": true, "related": true,
+	"moved": true, "original": true, "vpn_routes": true, "dns_servers": true,
+	"event": true, "rule": true, "source": true, "destination": true, "user": true, "group": true, "process": true,
+	"host": true, "observer": true, "log": true, "error": true, "network": true, "threat": true, "tags": true, "related": true, "ecs": true,
 }

@@ -79,6 +79,25 @@ func TestBadInput(t *testing.T) {
 			}
 		}},
 		{"message missing", rec(map[string]any{"other": "x"}), flbOK, 1, reason("no_message")},
+		{"host, event, user as scalars and a list", rec(map[string]any{"log": failed, "host": 42, "event": "login", "user": []any{"a"}}), flbOK, 1, func(t *testing.T, evs []fwdserver.Event, _ string) {
+			b := evs[0].Body
+			if path(b, "event", "code") != "SSHD-0032" || path(b, "user", "name") != "admin" || path(b, "sshenrich", "original", "host") != int8(42) ||
+				path(b, "sshenrich", "original", "event") != "login" || len(path(b, "sshenrich", "original", "user").([]any)) != 1 {
+				t.Errorf("%v", b)
+			}
+		}},
+		{"event map holding code", rec(map[string]any{"log": failed, "event": map[string]any{"code": "4625"}}), flbOK, 1, func(t *testing.T, evs []fwdserver.Event, _ string) {
+			b := evs[0].Body
+			if path(b, "event", "code") != "4625" || path(b, "event", "outcome") != "failure" || path(b, "sshenrich", "event", "code") != "SSHD-0032" {
+				t.Errorf("%v", b)
+			}
+		}},
+		{"enriched by another Fluent Bit", v2(eventTime(1718523450, 1), mp(map[string]any{"sshenrich": "0123456789abcdef"}),
+			mp(map[string]any{"message": failed, "sshenrich": map[string]any{"family": "openssh"}})), flbOK, 1, func(t *testing.T, evs []fwdserver.Event, _ string) {
+			if len(evs[0].Body) != 2 || path(evs[0].Body, "event") != nil {
+				t.Errorf("changed: %v", evs[0].Body)
+			}
+		}},
 		{"message int", rec(map[string]any{"log": 42}), flbOK, 1, reason("not_string")},
 		{"message nil", rec(map[string]any{"log": nil}), flbOK, 1, reason("not_string")},
 		{"message array", rec(map[string]any{"log": []any{"a"}}), flbOK, 1, reason("not_string")},

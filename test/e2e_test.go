@@ -28,6 +28,7 @@ var artifacts struct {
 	dir        string
 	plugin     string
 	host       string
+	cli        string
 	err        error
 	rootDir    string
 	samples    []string
@@ -55,6 +56,13 @@ func build(t testing.TB) {
 		cmd.Dir = a.rootDir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			a.err = fmt.Errorf("building the plugin: %w\n%s", err, out)
+			return
+		}
+		a.cli = filepath.Join(a.dir, "sshenrich")
+		cmd = exec.Command("go", "build", "-o", a.cli, "./cmd/sshenrich")
+		cmd.Dir = a.rootDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			a.err = fmt.Errorf("building the CLI: %w\n%s", err, out)
 			return
 		}
 		cc := os.Getenv("CC")
@@ -141,10 +149,25 @@ func startServer(t *testing.T, opts fwdserver.Options) *fwdserver.Server {
 func goldenCodes(t *testing.T) map[string]string {
 	t.Helper()
 	codes := map[string]string{}
+	for line, g := range goldenRecords(t) {
+		codes[line] = g.code
+	}
+	return codes
+}
+
+type goldenRecord struct {
+	code      string
+	timestamp string // sshenrich.timestamp: the line's own time, when it has one
+}
+
+// goldenRecords reads the CLI's golden full records of the sample lines.
+func goldenRecords(t *testing.T) map[string]goldenRecord {
+	t.Helper()
+	recs := map[string]goldenRecord{}
 	files, _ := filepath.Glob(filepath.Join(repoRoot(), "cmd", "sshenrich", "testdata", "golden", "*.jsonl"))
 	for _, f := range files {
-		if strings.Contains(f, ".flat-") {
-			continue
+		if strings.Count(filepath.Base(f), ".") != 1 {
+			continue // only the full ECS records, <sample>.jsonl
 		}
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -152,19 +175,20 @@ func goldenCodes(t *testing.T) map[string]string {
 		}
 		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 			var rec struct {
-				Message string
-				Event   struct{ Code string }
+				Message   string
+				Event     struct{ Code string }
+				Sshenrich struct{ Timestamp string }
 			}
 			if err := json.Unmarshal([]byte(line), &rec); err != nil {
 				t.Fatal(err)
 			}
-			codes[rec.Message] = rec.Event.Code
+			recs[rec.Message] = goldenRecord{rec.Event.Code, rec.Sshenrich.Timestamp}
 		}
 	}
-	if len(codes) < 100 {
-		t.Fatalf("only %d golden lines", len(codes))
+	if len(recs) < 100 {
+		t.Fatalf("only %d golden lines", len(recs))
 	}
-	return codes
+	return recs
 }
 
 func sampleArgs(t *testing.T) []string {
@@ -228,38 +252,52 @@ func TestForwardSeedSamples(t *testing.T) {
 			if !s.WaitCount(int64(want), 5*time.Second) || s.Count() != int64(want) {
 				t.Fatalf("server received %d records, want %d", s.Count(), want)
 			}
-			codes := goldenCodes(t)
+			golden := goldenRecords(t)
 			seen := map[string]bool{}
+			fromHost, fromLine := 0, 0
 			for _, ev := range s.Events() {
-				line, _ := ev.Body["log"].(string)
+				// The tail input's "log" is an object in ECS: the line is
+				// the record's message.
+				line, _ := ev.Body["message"].(string)
 				seen[line] = true
 				if ev.Tag != "enriched.ssh.raw" {
 					t.Errorf("tag %q, want enriched.ssh.raw", ev.Tag)
 				}
-				if !ev.V2 || ev.Meta["source"] != "fbhost" {
-					t.Errorf("metadata lost: v2=%v meta=%v", ev.V2, ev.Meta)
+				if !ev.V2 || ev.Meta["source"] != "fbhost" || ev.Meta["sshenrich"] == nil {
+					t.Errorf("metadata lost or not marked: v2=%v meta=%v", ev.V2, ev.Meta)
 				}
-				if ev.Nsec%1000000 != 123 || ev.Sec < 1718523450 {
-					t.Errorf("timestamp changed: %d.%09d", ev.Sec, ev.Nsec)
-				}
-				want, ok := codes[line]
+				want, ok := golden[line]
 				if !ok {
 					t.Errorf("line %q has no golden record", line)
 					continue
 				}
-				if got := path(ev.Body, "event", "code"); got != want {
-					t.Errorf("%q: event.code %v, want %s", line, got, want)
+				// The time is the host's (nanoseconds ...123), or with
+				// time_from_log the line's own when it writes its year.
+				lineTime, _ := time.Parse(time.RFC3339Nano, want.timestamp)
+				switch {
+				case ev.Nsec%1000000 == 123 && ev.Sec >= 1718523450:
+					fromHost++
+				case want.timestamp != "" && ev.Sec == lineTime.Unix() && ev.Nsec == int64(lineTime.Nanosecond()):
+					fromLine++
+				default:
+					t.Errorf("%q: time %d.%09d is neither the host's nor the line's (%s)", line, ev.Sec, ev.Nsec, want.timestamp)
+				}
+				if got := path(ev.Body, "event", "code"); got != want.code {
+					t.Errorf("%q: event.code %v, want %s", line, got, want.code)
 				}
 				if path(ev.Body, "sshenrich", "family") == nil && path(ev.Body, "sshenrich", "unclassified_reason") == nil {
 					t.Errorf("%q: no sshenrich fields", line)
 				}
 			}
-			if len(seen) != len(codes) {
-				t.Errorf("%d distinct lines arrived, %d expected", len(seen), len(codes))
+			if len(seen) != len(golden) {
+				t.Errorf("%d distinct lines arrived, %d expected", len(seen), len(golden))
+			}
+			if fromHost == 0 || fromLine == 0 {
+				t.Errorf("%d records at the host's time, %d at their line's: the samples have both kinds", fromHost, fromLine)
 			}
 			// One record in detail.
 			for _, ev := range s.Events() {
-				if strings.Contains(ev.Body["log"].(string), "Failed password for invalid user admin from 203.0.113.45") {
+				if strings.Contains(ev.Body["message"].(string), "Failed password for invalid user admin from 203.0.113.45") {
 					for keys, want := range map[string]any{
 						"source.ip": "203.0.113.45", "source.port": int8(0), "user.name": "admin",
 						"process.pid": int16(4409), "host.hostname": "web01", "event.outcome": "failure",
@@ -386,10 +424,11 @@ func TestStdoutEmit(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &rec); err != nil {
 			t.Fatalf("stdout line is not JSON (%v): %s", err, l)
 		}
-		if rec.Tag != "enriched.ssh.raw" || rec.Metadata["source"] != "fbhost" || !strings.HasPrefix(rec.Time, "2024-06-16T07:37:30.") {
+		// Stdout is the end of the line: no re-emission mark.
+		if _, err := time.Parse(time.RFC3339Nano, rec.Time); rec.Tag != "enriched.ssh.raw" || rec.Metadata["source"] != "fbhost" || rec.Metadata["sshenrich"] != nil || err != nil {
 			t.Errorf("bad envelope: %s", l[:min(len(l), 200)])
 		}
-		line, _ := rec.Record["log"].(string)
+		line, _ := rec.Record["message"].(string)
 		if got := path(rec.Record, "event", "code"); got != codes[line] {
 			t.Errorf("%q: code %v, want %s", line, got, codes[line])
 		}

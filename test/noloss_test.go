@@ -92,7 +92,10 @@ func runNoLoss(t *testing.T, workers int) {
 	server := start()
 	done := make(chan struct{})
 	var kills, holds int
+	var disturber sync.WaitGroup
+	disturber.Add(1)
 	go func() {
+		defer disturber.Done()
 		// Disturb the downstream until the host is done.
 		rng := rand.New(rand.NewPCG(uint64(workers), 42))
 		for {
@@ -131,6 +134,9 @@ func runNoLoss(t *testing.T, workers int) {
 	err = cmd.Run()
 	close(done)
 	elapsed := time.Since(began)
+	// The disturber may be restarting the server: it must be done with
+	// it (and with the test's directory) before the test ends.
+	disturber.Wait()
 	mu.Lock()
 	server.Close()
 	mu.Unlock()

@@ -23,32 +23,61 @@ type enrichOptions struct {
 	maskUser, maskIP     string
 	maskKeyFile          string
 	maskMessage          bool
+	eventOriginal        bool
+	// --input json
+	input            string
+	messageKey       string
+	keepEnvelopeKeys bool
+	timeFromLog      bool
+}
+
+// stream enriches one input, named in error messages.
+type streamer interface {
+	stream(r io.Reader, name string) error
 }
 
 func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("enrich", stderr)
 	var o enrichOptions
+	fs.StringVar(&o.input, "input", "lines", "what each input line is: lines (a log line) or json (a Fluent Bit record as one JSON object)")
 	fs.StringVar(&o.style, "style", "ecs", "output style: ecs or flat")
 	fs.StringVar(&o.lang, "lang", "en", "language of descriptions and remediation: en, ja or both")
 	o.detailFlags(fs)
 	fs.StringVar(&o.tz, "tz", "Local", "time zone of timestamps that carry none (IANA name, UTC or Local)")
-	fs.StringVar(&o.now, "now", "", "reference time (RFC 3339) for guessing the year of syslog timestamps; default: now")
+	fs.StringVar(&o.now, "now", "", "time (RFC 3339) taken as now: the year of syslog timestamps is guessed from it and it is event.ingested; default: the clock")
 	fs.Var(&o.rules, "rules", "user rule file (repeatable)")
 	fs.StringVar(&o.maskUser, "mask-user", "off", "mask user names: off or hmac")
 	fs.StringVar(&o.maskIP, "mask-ip", "off", "mask addresses: off, prefix (/24, /48) or hmac")
 	fs.StringVar(&o.maskKeyFile, "mask-key-file", "", "file holding the HMAC key for hmac masking (default: $SSHENRICH_MASK_KEY)")
 	fs.BoolVar(&o.maskMessage, "mask-message", false, "also mask the original line")
+	fs.BoolVar(&o.eventOriginal, "event-original", false, "also write the line as event.original (the plugin's event_original)")
+	fs.StringVar(&o.messageKey, "message-key", "log", "--input json: key holding the line; message and MESSAGE are tried after it (the plugin's message_key)")
+	fs.BoolVar(&o.keepEnvelopeKeys, "keep-envelope-keys", false, "--input json: keep host, ident, pid, pri and the systemd keys once their values are in ECS places (the plugin's keep_envelope_keys)")
+	fs.BoolVar(&o.timeFromLog, "time-from-log", true, "--input json: write the line's own time as date when the line writes a whole date (the plugin's time_from_log)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	x, err := o.enricher()
-	if err != nil {
-		return err
-	}
+	var e streamer
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	e := &lineEnricher{x: x, out: out}
+	switch o.input {
+	case "lines":
+		x, err := o.enricher()
+		if err != nil {
+			return err
+		}
+		e = &lineEnricher{x: x, out: out}
+	case "json":
+		j, err := o.jsonEnricher(out, stderr)
+		if err != nil {
+			return err
+		}
+		e = j
+	default:
+		return fmt.Errorf("--input: %q is not an input; use lines or json", o.input)
+	}
+	var err error
 	if fs.NArg() == 0 {
-		err = e.stream(stdin)
+		err = e.stream(stdin, "stdin")
 	}
 	for _, name := range fs.Args() {
 		if err != nil {
@@ -58,52 +87,76 @@ func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if f, err = os.Open(name); err != nil {
 			break
 		}
-		err = e.stream(f)
+		err = e.stream(f, name)
 		_ = f.Close() // read-only: the data was already read
-
 	}
 	if ferr := out.Flush(); err == nil {
 		err = ferr
 	}
+	if j, ok := e.(*jsonEnricher); ok && err == nil && j.bad > 0 {
+		err = fmt.Errorf("%d input lines were not JSON objects (each is named above); the others were enriched", j.bad)
+	}
 	return err
 }
 
-func (o *enrichOptions) enricher() (*record.Enricher, error) {
+// setup reads the flags the record's fields depend on.
+func (o *enrichOptions) setup() (*rules.Catalog, record.Options, error) {
+	opts := record.DefaultOptions()
 	style, err := record.ParseStyle(o.style)
 	if err != nil {
-		return nil, fmt.Errorf("--style: %w", err)
+		return nil, opts, fmt.Errorf("--style: %w", err)
 	}
 	lang, err := record.ParseLang(o.lang)
 	if err != nil {
-		return nil, fmt.Errorf("--lang: %w", err)
+		return nil, opts, fmt.Errorf("--lang: %w", err)
 	}
 	loc, err := time.LoadLocation(o.tz)
 	if err != nil {
-		return nil, fmt.Errorf("--tz: %w", err)
+		return nil, opts, fmt.Errorf("--tz: %w", err)
 	}
 	cat, err := rules.Load(o.rules...)
 	if err != nil {
-		return nil, err
+		return nil, opts, err
 	}
 	mask, err := o.mask()
 	if err != nil {
-		return nil, err
+		return nil, opts, err
 	}
-	opts := record.DefaultOptions()
 	opts.Style, opts.Lang, opts.Location, opts.Mask, opts.ReferenceURL = style, lang, loc, mask, o.referenceURL
+	opts.EventOriginal = o.eventOriginal
 	if opts.Detail, err = record.ParseDetail(o.detail); err != nil {
-		return nil, fmt.Errorf("--detail: %w", err)
+		return nil, opts, fmt.Errorf("--detail: %w", err)
 	}
 	if opts.ActionMinSeverity, err = record.ParseSeverity(o.actionMin); err != nil {
-		return nil, fmt.Errorf("--remediation-min-severity: %w", err)
+		return nil, opts, fmt.Errorf("--remediation-min-severity: %w", err)
+	}
+	return cat, opts, nil
+}
+
+// nowTime is --now, or the zero time for the clock.
+func (o *enrichOptions) nowTime() (time.Time, error) {
+	if o.now == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, o.now)
+	if err != nil {
+		return t, fmt.Errorf("--now: %w", err)
+	}
+	return t, nil
+}
+
+func (o *enrichOptions) enricher() (*record.Enricher, error) {
+	cat, opts, err := o.setup()
+	if err != nil {
+		return nil, err
+	}
+	now, err := o.nowTime()
+	if err != nil {
+		return nil, err
 	}
 	x := record.New(cat, opts)
-	if o.now != "" {
-		t, err := time.Parse(time.RFC3339, o.now)
-		if err != nil {
-			return nil, fmt.Errorf("--now: %w", err)
-		}
-		x.SetNow(t)
+	if !now.IsZero() {
+		x.SetNow(now)
 	}
 	return x, nil
 }
@@ -148,7 +201,13 @@ type lineEnricher struct {
 	enc record.JSON
 }
 
-func (e *lineEnricher) stream(r io.Reader) error {
+func (e *lineEnricher) stream(r io.Reader, _ string) error {
+	return eachLine(r, func(line []byte) { e.write(line) })
+}
+
+// eachLine calls f with each line of r, without its end of line. A last
+// line without a newline counts; an empty input has no line.
+func eachLine(r io.Reader, f func(line []byte)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var long []byte
 	for {
@@ -164,7 +223,7 @@ func (e *lineEnricher) stream(r io.Reader) error {
 			line = long
 		}
 		if len(line) > 0 {
-			e.write(trimEOL(line))
+			f(trimEOL(line))
 		}
 		if err == io.EOF {
 			return nil
@@ -192,7 +251,7 @@ func (e *lineEnricher) write(line []byte) {
 	} else {
 		e.enc.Bytes(line)
 	}
-	e.x.Write(&e.enc, ev, record.Taken{})
+	e.x.Write(&e.enc, ev, nil)
 	e.enc.Buf = append(e.enc.Buf, '}', '\n')
 	_, _ = e.out.Write(e.enc.Buf) // the writer's error is sticky and returned by Flush
 }

@@ -3,7 +3,7 @@
 // prints or checks the catalog, and measures throughput: the operator's
 // test tool for the plugin.
 //
-//	sshenrich enrich [flags] [FILE...]
+//	sshenrich enrich [--input lines|json] [flags] [FILE...]
 //	sshenrich explain [flags] CODE|NAME...
 //	sshenrich catalog [flags]
 //	sshenrich rules check FILE...
@@ -59,7 +59,7 @@ type command struct {
 // their entry up here (operandError).
 func commands() []command {
 	return []command{
-		{"enrich", "[FILE...]", "Read log lines (stdin by default) and write one enriched JSON record per line, with the fields the plugin adds.", enrichCmd},
+		{"enrich", "[FILE...]", "Read log lines (--input lines, the default) or Fluent Bit records as JSON lines (--input json: as Fluent Bit's stdout or file output, or journalctl -o json, writes them) from FILEs or stdin, and write one enriched JSON record per record: the record the plugin re-emits for it. A JSON line that is not one object is reported as FILE:LINE on stderr and skipped; the status is then 1.", enrichCmd},
 		{"explain", "CODE|NAME...", "Print everything the catalog says about an entry, found by its code or rule name (any case).", noStdin(explainCmd)},
 		{"catalog", "", "Print the catalog, as docs/catalog.md or as JSON.", noStdin(catalogCmd)},
 		{"rules check", "FILE...", "Check user rule files against the built-in catalog; errors are reported as file:line: reason.", noStdin(rulesCheckCmd)},

@@ -142,6 +142,9 @@ func TestEnrichArguments(t *testing.T) {
 		{[]string{"enrich", "--mask-user", "prefix"}, `--mask-user: "prefix" is not a mask mode; use off or hmac`},
 		{[]string{"enrich", "--mask-ip", "hmac", "--mask-key-file", "/no/such/key"}, "--mask-key-file: open /no/such/key"},
 		{[]string{"enrich", "--mask-message"}, "masking the message needs user or address masking on too"},
+		{[]string{"enrich", "--input", "xml"}, `--input: "xml" is not an input; use lines or json`},
+		{[]string{"enrich", "--input", "json", "--detail", "long"}, `--detail: "long" is not a detail level`},
+		{[]string{"enrich", "--input", "json", "--now", "soon"}, "--now: parsing time"},
 		{[]string{"nosuchcommand"}, "exit status 2"},
 	}
 	for _, tt := range tests {
@@ -200,6 +203,19 @@ func TestEnrichStdinBadInput(t *testing.T) {
 	}
 	if !strings.Contains(lines[4], `"unclassified_reason":"too_long"`) {
 		t.Errorf("1 MB line not reported as too long")
+	}
+}
+
+// TestEnrichHelp: enrich -h describes both inputs and every flag.
+func TestEnrichHelp(t *testing.T) {
+	out, _, err := runCLI(t, "", "enrich", "-h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--input lines", "--input json", "journalctl -o json", "FILE:LINE", "--keep-envelope-keys", "--time-from-log", "--event-original", "--message-key", "as date"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("enrich -h lacks %q:\n%s", want, out)
+		}
 	}
 }
 

@@ -243,3 +243,81 @@ func BenchmarkDecodeChunk(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "records/s")
 }
+
+// TestAppendHeadEdit: the time and the metadata mark are changed as
+// asked, and everything else of the head is kept: the other metadata
+// members, extra header elements, and the event form.
+func TestAppendHeadEdit(t *testing.T) {
+	body := mp(t, map[string]any{"log": "x"})
+	tests := []struct {
+		name     string
+		event    []byte
+		edit     HeadEdit
+		sec      int64
+		nsec     int64
+		v2       bool
+		meta     map[string]any
+		sameHead bool
+	}{
+		{"no edit", join([]byte{0x92, 0x92}, eventTime(10, 1), mp(t, map[string]any{"k": "v"}), body), HeadEdit{}, 10, 1, true, map[string]any{"k": "v"}, true},
+		{"time", join([]byte{0x92, 0x92}, eventTime(10, 1), mp(t, map[string]any{"k": "v"}), body), HeadEdit{SetTime: true, Sec: 20, Nsec: 2}, 20, 2, true, map[string]any{"k": "v"}, false},
+		{"mark added", join([]byte{0x92, 0x92}, eventTime(10, 1), mp(t, map[string]any{"k": "v"}), body), HeadEdit{MarkKey: "m", MarkValue: "id1"}, 10, 1, true, map[string]any{"k": "v", "m": "id1"}, false},
+		{"mark replaced", join([]byte{0x92, 0x92}, eventTime(10, 1), mp(t, map[string]any{"m": "old", "k": "v"}), body), HeadEdit{MarkKey: "m", MarkValue: "id2"}, 10, 1, true, map[string]any{"k": "v", "m": "id2"}, false},
+		{"mark into an empty map, time too", join([]byte{0x92, 0x92}, eventTime(10, 1), []byte{0x80}, body), HeadEdit{SetTime: true, Sec: 30, MarkKey: "m", MarkValue: "id3"}, 30, 0, true, map[string]any{"m": "id3"}, false},
+		{"metadata not a map stays", join([]byte{0x92, 0x92}, eventTime(10, 1), mp(t, "odd"), body), HeadEdit{MarkKey: "m", MarkValue: "id"}, 10, 1, true, nil, true},
+		{"v2 header with time only", join([]byte{0x92, 0x91}, eventTime(10, 1), body), HeadEdit{SetTime: true, Sec: 40, MarkKey: "m", MarkValue: "id"}, 40, 0, true, nil, false},
+		{"extra header element kept", join([]byte{0x92, 0x93}, eventTime(10, 1), []byte{0x80}, mp(t, "extra"), body), HeadEdit{MarkKey: "m", MarkValue: "id"}, 10, 1, true, map[string]any{"m": "id"}, false},
+		{"v1 time", join([]byte{0x92}, mp(t, 1700000002), body), HeadEdit{SetTime: true, Sec: 50, Nsec: 5, MarkKey: "m", MarkValue: "id"}, 50, 5, false, nil, false},
+		{"v1 no time change", join([]byte{0x92}, mp(t, 1700000002), body), HeadEdit{MarkKey: "m", MarkValue: "id"}, 1700000002, 0, false, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDecoder(tt.event)
+			if !d.Next() {
+				t.Fatal(d.Err())
+			}
+			in := d.Event()
+			out := AppendHeadEdit(nil, in, &tt.edit)
+			out = append(out, in.Body...)
+			od := NewDecoder(out)
+			if !od.Next() {
+				t.Fatalf("edited event does not decode: %v (%x)", od.Err(), out)
+			}
+			ev := od.Event()
+			if ev.Sec != tt.sec || ev.Nsec != tt.nsec || ev.V2 != tt.v2 || !bytes.Equal(ev.Body, body) {
+				t.Errorf("time %d.%d v2 %v body %x", ev.Sec, ev.Nsec, ev.V2, ev.Body)
+			}
+			if tt.meta != nil {
+				var m map[string]any
+				if err := msgpack.Unmarshal(ev.Meta, &m); err != nil || len(m) != len(tt.meta) {
+					t.Fatalf("metadata %v (%v), want %v", m, err, tt.meta)
+				}
+				for k, v := range tt.meta {
+					if m[k] != v {
+						t.Errorf("metadata %s = %v, want %v", k, m[k], v)
+					}
+				}
+			}
+			if strings.HasPrefix(tt.name, "extra") && !bytes.Contains(out, mp(t, "extra")) {
+				t.Errorf("extra header element lost")
+			}
+			if tt.sameHead != bytes.Equal(out, tt.event) {
+				t.Errorf("head changed %v, want %v", !bytes.Equal(out, tt.event), !tt.sameHead)
+			}
+			if v, ok := MetaString(ev.Meta, "m"); tt.edit.MarkKey != "" && tt.meta != nil && (!ok || string(v) != tt.edit.MarkValue) {
+				t.Errorf("MetaString = %q %v", v, ok)
+			}
+		})
+	}
+}
+
+func TestAppendHeadEditDoesNotAllocate(t *testing.T) {
+	d := NewDecoder(join([]byte{0x92, 0x92}, eventTime(10, 1), mp(t, map[string]any{"k": "v", "m": "x"}), mp(t, map[string]any{"log": "x"})))
+	d.Next()
+	ev := d.Event()
+	buf := make([]byte, 0, 256)
+	h := HeadEdit{SetTime: true, Sec: 1, MarkKey: "m", MarkValue: "0123456789abcdef"}
+	if n := testing.AllocsPerRun(100, func() { buf = AppendHeadEdit(buf[:0], ev, &h) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}

@@ -37,6 +37,10 @@ type Event struct {
 	Group   Group
 	Sec     int64 // seconds since the epoch
 	Nsec    int64
+
+	// Offsets in Head (v2): where the time starts and where the elements
+	// after the metadata start.
+	headTime, headRest int
 }
 
 // Decoder reads the events of a chunk one by one, like bufio.Scanner:
@@ -121,6 +125,7 @@ func (d *Decoder) decode() error {
 			return err
 		}
 		ev.TimeRaw, ev.V2 = b[j:tEnd], true
+		ev.headTime = j - i
 		k := tEnd
 		if hn >= 2 {
 			mEnd, err := Skip(b, k)
@@ -130,6 +135,7 @@ func (d *Decoder) decode() error {
 			ev.Meta = b[k:mEnd]
 			k = mEnd
 		}
+		ev.headRest = k - i
 		for m := 2; m < hn; m++ { // tolerate extra header elements
 			if k, err = Skip(b, k); err != nil {
 				return err
@@ -208,4 +214,113 @@ func AppendHead(dst []byte, ev *Event) []byte {
 		return append(dst, ev.Head...)
 	}
 	return append(dst, ev.TimeRaw...)
+}
+
+// HeadEdit is how a re-emitted event's head differs from the input's.
+type HeadEdit struct {
+	// SetTime replaces the time by the EventTime Sec.Nsec.
+	SetTime   bool
+	Sec, Nsec uint32
+	// MarkKey, when not empty, is a metadata member set to the string
+	// MarkValue; a member of that key already there is replaced. Only
+	// v2 events with a metadata map have a place for it.
+	MarkKey, MarkValue string
+}
+
+// AppendHeadEdit is AppendHead with the changes of h. It does not
+// allocate once dst has grown.
+func AppendHeadEdit(dst []byte, ev *Event, h *HeadEdit) []byte {
+	if !h.SetTime && h.MarkKey == "" {
+		return AppendHead(dst, ev)
+	}
+	dst = append(dst, 0x92)
+	if !ev.V2 {
+		if h.SetTime {
+			return AppendEventTime(dst, h.Sec, h.Nsec)
+		}
+		return append(dst, ev.TimeRaw...)
+	}
+	dst = append(dst, ev.Head[:ev.headTime]...) // the header's array header
+	if h.SetTime {
+		dst = AppendEventTime(dst, h.Sec, h.Nsec)
+	} else {
+		dst = append(dst, ev.TimeRaw...)
+	}
+	if ev.Meta != nil {
+		dst = appendMarkedMeta(dst, ev.Meta, h.MarkKey, h.MarkValue)
+	}
+	return append(dst, ev.Head[ev.headRest:]...)
+}
+
+// appendMarkedMeta appends the metadata map meta with key set to value,
+// or meta unchanged when key is empty or meta is not a map.
+func appendMarkedMeta(dst, meta []byte, key, value string) []byte {
+	n, _, ok := MapHeader(meta)
+	if key == "" || !ok {
+		return append(dst, meta...)
+	}
+	var it MapIter
+	it.Reset(meta)
+	for it.Next() {
+		if string(it.Key()) == key {
+			n--
+		}
+	}
+	if it.Err() != nil {
+		return append(dst, meta...)
+	}
+	dst = appendMapHeader(dst, n+1)
+	it.Reset(meta)
+	for it.Next() {
+		if string(it.Key()) != key {
+			dst = append(dst, meta[it.MemberStart():it.MemberEnd()]...)
+		}
+	}
+	dst = appendStr(dst, key)
+	return appendStr(dst, value)
+}
+
+// MetaString returns the string value of key in a metadata map.
+func MetaString(meta []byte, key string) ([]byte, bool) {
+	var it MapIter
+	if !it.Reset(meta) {
+		return nil, false
+	}
+	for it.Next() {
+		if string(it.Key()) == key {
+			return Str(it.Value())
+		}
+	}
+	return nil, false
+}
+
+// AppendEventTime appends an EventTime (ext type 0: seconds and
+// nanoseconds, big-endian).
+func AppendEventTime(dst []byte, sec, nsec uint32) []byte {
+	return append(dst, 0xd7, 0x00, byte(sec>>24), byte(sec>>16), byte(sec>>8), byte(sec),
+		byte(nsec>>24), byte(nsec>>16), byte(nsec>>8), byte(nsec))
+}
+
+func appendMapHeader(b []byte, n int) []byte {
+	switch {
+	case n < 16:
+		return append(b, 0x80|byte(n))
+	case n <= math.MaxUint16:
+		return append(b, 0xde, byte(n>>8), byte(n))
+	}
+	return append(b, 0xdf, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+func appendStr(b []byte, s string) []byte {
+	switch n := len(s); {
+	case n < 32:
+		b = append(b, 0xa0|byte(n))
+	case n < 256:
+		b = append(b, 0xd9, byte(n))
+	case n <= math.MaxUint16:
+		b = append(b, 0xda, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0xdb, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, s...)
 }

@@ -53,6 +53,14 @@ type Config struct {
 	TagPrefix     string
 	Forward       Forward
 	Mask          record.Mask
+	// KeepEnvelopeKeys keeps host, ident, pid, pri and the systemd keys
+	// once their values are in the record's ECS places.
+	KeepEnvelopeKeys bool
+	// TimeFromLog re-emits an event at the time its line writes, when
+	// the line writes a whole date.
+	TimeFromLog bool
+	// EventOriginal writes the line as event.original too.
+	EventOriginal bool
 	// MetricsListen is the host:port of the Prometheus /metrics endpoint;
 	// empty when off.
 	MetricsListen string
@@ -103,6 +111,9 @@ var Keys = []Key{
 	{"remediation_min_severity", "notice", "The least severe entry that gets sshenrich.action at detail brief: critical, error, warning, notice, info or debug. Routine events (an accepted login is info) need no action."},
 	{"reference_url", record.DefaultReferenceURL, "Catalog reference that rule.reference links into (with #<code>-<name>) at detail brief and codes; point it at your own copy of docs/catalog.md."},
 	{"time_zone", "Local", "Zone of timestamps that carry none (RFC 3164, AX lines before a Date header): IANA name, UTC or Local."},
+	{"time_from_log", "on", "Re-emit each event at the time its line writes when the line writes a whole date with its year (ISO 8601, RFC 5424, journald short-iso/short-full/short-unix, OpenVPN, AX and VPN gateway logs, RFC 3164 with a year; a date without a zone is read in time_zone). Other lines, and RFC 3164 lines without a year, keep Fluent Bit's time."},
+	{"keep_envelope_keys", "off", "on keeps the envelope keys a record came with (host, ident, pid, pri, _HOSTNAME, SYSLOG_IDENTIFIER, _PID, PRIORITY, SYSLOG_FACILITY, _COMM and their Strip_Underscores/Lowercase forms) although their values are in host.hostname, process.name, process.pid or log.syslog.*; off drops them then (a key whose value is not placed is always kept)."},
+	{"event_original", "off", "on also writes the line as event.original (masked as the message is); the message key holds it already."},
 	{"rules_file", "", "User rule files, comma-separated; they add or override catalog entries."},
 	{"emit", "forward", "forward (re-emit over the Forward protocol, with acks) or stdout (JSON lines, for debugging and sidecars)."},
 	{"forward_address", "tcp://127.0.0.1:24224", "Where to re-emit: tcp://host:port or unix:///path/to/socket."},
@@ -126,7 +137,7 @@ var Keys = []Key{
 	{"forward_tls_key_passwd", "", "Passphrase of an encrypted client key (legacy PEM encryption). Never logged."},
 	{"forward_tls_key_passwd_file", "", "File holding the passphrase, instead of forward_tls_key_passwd."},
 	{"forward_tls_vhost", "", "Server name for SNI and verification; default: the address's host."},
-	{"stats_interval", "", "When set (e.g. 60s), log records, classified and unclassified counts, the Go heap and goroutines that often."},
+	{"stats_interval", "", "When set (e.g. 60s), log records, classified, unclassified, passed-through and looped (come back and dropped) counts, the Go heap and goroutines that often."},
 	{"mask_user", "off", "off or hmac: replace user.name (and related.user) by a keyed HMAC pseudonym, u-<16 hex>. Failed logins often carry a password typed as the user name."},
 	{"mask_ip", "off", "off, prefix (keep mask_ipv4_prefix/mask_ipv6_prefix bits; host names keep their parent domain) or hmac (a pseudonymous fd00::/8 address; h-<hex> for host names)."},
 	{"mask_ipv4_prefix", "24", "Bits of an IPv4 address kept by mask_ip prefix."},
@@ -170,6 +181,9 @@ func Parse(g Getter, instance int) (*Config, error) {
 		p.fail("remediation_min_severity", p.g.Get("remediation_min_severity"), "critical, error, warning, notice, info or debug")
 	}
 	c.ReferenceURL = p.str("reference_url", record.DefaultReferenceURL)
+	c.TimeFromLog = p.boolean("time_from_log", true)
+	c.KeepEnvelopeKeys = p.boolean("keep_envelope_keys", false)
+	c.EventOriginal = p.boolean("event_original", false)
 	tz := p.str("time_zone", "Local")
 	if loc, err := time.LoadLocation(tz); err == nil {
 		c.Location = loc

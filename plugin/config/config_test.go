@@ -35,6 +35,8 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("timeouts %+v", f)
 	case f.SelfHostname != host || f.TLS.Enabled || !f.TLS.Verify:
 		t.Errorf("tls/host %+v", f)
+	case !c.TimeFromLog || c.KeepEnvelopeKeys || c.EventOriginal:
+		t.Errorf("time_from_log %v, keep_envelope_keys %v, event_original %v", c.TimeFromLog, c.KeepEnvelopeKeys, c.EventOriginal)
 	}
 }
 
@@ -52,6 +54,7 @@ func TestValues(t *testing.T) {
 		"self_hostname": "node1", "forward_username": "u", "forward_password": "p",
 		"forward_tls_verify": "no", "forward_tls_ca_file": ca,
 		"detail": "codes", "remediation_min_severity": "warning", "reference_url": "https://wiki.example.net/sshenrich",
+		"time_from_log": "off", "keep_envelope_keys": "on", "event_original": "true",
 	}, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +65,8 @@ func TestValues(t *testing.T) {
 		c.Emit != EmitStdout || c.Tag != "fixed" || f.Network != "unix" || f.Address != "/run/fluent-bit/enriched.sock" ||
 		f.RequireAck || f.AckTimeout != 500*time.Millisecond || f.ConnectTimeout != 2*time.Second || f.MaxPayload != 512<<10 ||
 		f.SharedKey != "k" || f.SelfHostname != "node1" || f.Username != "u" || f.TLS.Verify || f.TLS.CAFile != ca ||
-		c.Detail != record.DetailCodes || c.ActionMinSeverity != rules.SeverityWarning || c.ReferenceURL != "https://wiki.example.net/sshenrich" {
+		c.Detail != record.DetailCodes || c.ActionMinSeverity != rules.SeverityWarning || c.ReferenceURL != "https://wiki.example.net/sshenrich" ||
+		c.TimeFromLog || !c.KeepEnvelopeKeys || !c.EventOriginal {
 		t.Errorf("parsed %+v %+v", c, f)
 	}
 }
@@ -93,6 +97,9 @@ func TestErrors(t *testing.T) {
 		{"forward_username", "u", "forward_username and forward_password: set both or neither"},
 		{"forward_tls_crt_file", os.Args[0], "forward_tls_crt_file and forward_tls_key_file: set both or neither"},
 		{"tag_prefix", "", ""},
+		{"time_from_log", "sometimes", `time_from_log: "sometimes" is not valid; expected on or off`},
+		{"keep_envelope_keys", "all", `keep_envelope_keys: "all" is not valid; expected on or off`},
+		{"event_original", "2", `event_original: "2" is not valid; expected on or off`},
 		{"metrics_listen", "2021", `metrics_listen: "2021" is not valid; expected host:port such as 127.0.0.1:2021`},
 		{"metrics_listen", "127.0.0.1:99999", `metrics_listen: "127.0.0.1:99999" is not valid`},
 		{"metrics_listen", "localhost:http", `metrics_listen: "localhost:http" is not valid`},

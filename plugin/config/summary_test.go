@@ -20,6 +20,9 @@ var summaryFields = map[string]string{
 	"ActionMinSeverity":      "remediation_min_severity",
 	"ReferenceURL":           "reference_url",
 	"Location":               "time_zone",
+	"TimeFromLog":            "time_from_log",
+	"KeepEnvelopeKeys":       "keep_envelope_keys",
+	"EventOriginal":          "event_original",
 	"RulesFiles":             "rules_file",
 	"Emit":                   "emit",
 	"StatsInterval":          "stats_interval",
@@ -96,6 +99,7 @@ func TestSummary(t *testing.T) {
 		"instance_name": "edge", "message_key": "MESSAGE", "output_style": "flat", "language": "ja",
 		"detail": "codes", "remediation_min_severity": "warning", "reference_url": "https://wiki.example.net/ref",
 		"time_zone": "Asia/Tokyo", "rules_file": "a.rules,b.rules", "emit": "stdout",
+		"time_from_log": "off", "keep_envelope_keys": "on", "event_original": "on",
 		"forward_address": "tcp://collector.example.net:24240", "tag": "fixed tag", "tag_prefix": "x.",
 		"require_ack": "off", "ack_timeout": "3s", "connect_timeout": "750ms", "max_payload_size": "512K",
 		"self_hostname": "node7", "forward_username": "fwd-user",
@@ -117,6 +121,7 @@ func TestSummary(t *testing.T) {
 		"instance_name": "edge", "message_key": "MESSAGE,message", "output_style": "flat", "language": "ja",
 		"detail": "codes", "remediation_min_severity": "warning", "reference_url": "https://wiki.example.net/ref",
 		"time_zone": "Asia/Tokyo", "rules_file": "a.rules,b.rules", "emit": "stdout",
+		"time_from_log": "off", "keep_envelope_keys": "on", "event_original": "on",
 		"forward_address": "tcp://collector.example.net:24240", "tag": `"fixed tag"`, "tag_prefix": "x.",
 		"require_ack": "off", "ack_timeout": "3s", "connect_timeout": "750ms", "max_payload_size": "512K",
 		"shared_key": "(set)", "self_hostname": "node7", "forward_username": "fwd-user", "forward_password": "(set)",
@@ -173,7 +178,7 @@ func TestSummaryDefaults(t *testing.T) {
 	got := c.Summary()
 	for _, pair := range []string{
 		`instance_name=sshenrich.2`, `shared_key=""`, `forward_password=""`, `mask_key=""`, `forward_tls_key_passwd=""`,
-		`metrics_listen=off`, `stats_interval=off`, `max_payload_size=4M`, `require_ack=on`, `rules_file=""`,
+		`metrics_listen=off`, `stats_interval=off`, `time_from_log=on`, `keep_envelope_keys=off`, `event_original=off`, `max_payload_size=4M`, `require_ack=on`, `rules_file=""`,
 		`tag="a\nb"`, `tag_prefix="p\xff"`, `forward_address=tcp://127.0.0.1:24224`, `mask_ip=off`,
 	} {
 		if !strings.Contains(got, pair) {

@@ -28,13 +28,13 @@ func writeBoth(t *testing.T, x *Enricher, line []byte) {
 	var j JSON
 	j.Reset()
 	j.Buf = append(j.Buf, '{')
-	x.Write(&j, ev, Taken{})
+	x.Write(&j, ev, nil)
 	j.Buf = append(j.Buf, '}')
 	if !jsonValid(j.Buf) {
 		t.Fatalf("invalid JSON for %q: %s", line, j.Buf)
 	}
 	var m Msgpack
-	if n := x.Write(&m, ev, Taken{}); n < 2 {
+	if n := x.Write(&m, ev, nil); n < 2 {
 		t.Fatalf("%d top-level keys for %q", n, line)
 	}
 }

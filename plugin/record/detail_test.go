@@ -18,7 +18,14 @@ func TestDetailLevels(t *testing.T) {
 		want map[string]any // dotted path -> value; nil means absent
 	}{
 		{"full keeps the long texts", Options{Detail: DetailFull}, failed, map[string]any{
-			"rule.description": "A login failed.", "rule.reference": "test", "sshenrich.remediation": "Check the source.", "sshenrich.action": nil}},
+			"rule.description": "A login failed.", "rule.reference": "test", "sshenrich.remediation": "Check the source.", "sshenrich.action": nil,
+			"event.ingested": "2024-07-01T00:00:00Z", "ecs.version": ECSVersion, "event.original": nil}},
+		{"brief: no event.ingested, ecs.version kept", Options{Detail: DetailBrief}, failed, map[string]any{
+			"event.ingested": nil, "ecs.version": ECSVersion, "event.original": nil}},
+		{"event_original at brief", Options{Detail: DetailBrief, EventOriginal: true}, failed, map[string]any{
+			"event.original": failed, "event.code": "T-0001"}},
+		{"event_original at codes", Options{Detail: DetailCodes, EventOriginal: true}, failed, map[string]any{
+			"event.original": failed, "event.ingested": nil, "ecs.version": ECSVersion}},
 		{"brief: summary and action, falling back to the first sentence", Options{Detail: DetailBrief, ActionMinSeverity: rules.SeverityNotice, ReferenceURL: ref}, failed, map[string]any{
 			"rule.description": "A login failed.", "rule.reference": ref + "#t-0001-login-failed", "sshenrich.action": "Check the source.", "sshenrich.remediation": nil, "event.code": "T-0001"}},
 		{"brief: no action below the minimum severity", Options{Detail: DetailBrief, ActionMinSeverity: rules.SeverityNotice}, pushed, map[string]any{
@@ -35,7 +42,7 @@ func TestDetailLevels(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			x := testEnricher(t, tt.opts)
 			var rec map[string]any
-			if err := json.Unmarshal([]byte(enrichJSON(x, tt.line, Taken{})), &rec); err != nil {
+			if err := json.Unmarshal([]byte(enrichJSON(x, tt.line, nil)), &rec); err != nil {
 				t.Fatal(err)
 			}
 			for path, want := range tt.want {
@@ -58,7 +65,7 @@ func TestDetailUsesCatalogTexts(t *testing.T) {
 		var j JSON
 		j.Reset()
 		j.Buf = append(j.Buf, '{')
-		x.Write(&j, ev, Taken{})
+		x.Write(&j, ev, nil)
 		j.Buf = append(j.Buf, '}')
 		var rec map[string]any
 		if err := json.Unmarshal(j.Buf, &rec); err != nil {

@@ -29,6 +29,8 @@ type Encoder interface {
 	// Raw appends members that an encoder of the same kind wrote after a
 	// Reset: members is how many keys they hold.
 	Raw(b []byte, members int)
+	// RawValue appends one value already encoded in the encoder's format.
+	RawValue(b []byte)
 }
 
 // JSON appends JSON text to Buf. Invalid UTF-8 becomes U+FFFD.
@@ -103,6 +105,9 @@ func (j *JSON) Raw(b []byte, members int) {
 	j.sep()
 	j.Buf = append(j.Buf, b...)
 }
+
+// RawValue appends one JSON value.
+func (j *JSON) RawValue(b []byte) { j.sep(); j.Buf = append(j.Buf, b...) }
 
 // BeginMap opens an object.
 func (j *JSON) BeginMap() { j.open('{') }
@@ -231,6 +236,9 @@ func (m *Msgpack) Raw(b []byte, members int) {
 	m.Buf = append(m.Buf, b...)
 	m.stack[m.depth].n += members
 }
+
+// RawValue appends one msgpack value.
+func (m *Msgpack) RawValue(b []byte) { m.arrayItem(); m.Buf = append(m.Buf, b...) }
 
 // Bytes writes a string value.
 func (m *Msgpack) Bytes(s []byte) { m.arrayItem(); m.Buf = appendMsgpackStr(m.Buf, view(s)) }

@@ -39,7 +39,7 @@ func TestMsgpackMatchesJSON(t *testing.T) {
 				var j JSON
 				j.Reset()
 				j.Buf = append(j.Buf, '{')
-				x.Write(&j, ev, Taken{})
+				x.Write(&j, ev, nil)
 				j.Buf = append(j.Buf, '}')
 				var fromJSON map[string]any
 				if err := json.Unmarshal(j.Buf, &fromJSON); err != nil {
@@ -47,7 +47,7 @@ func TestMsgpackMatchesJSON(t *testing.T) {
 				}
 				var m Msgpack
 				m.Reset()
-				n := x.Write(&m, ev, Taken{})
+				n := x.Write(&m, ev, nil)
 				body := append(AppendMapHeader(nil, n), m.Buf...)
 				var fromMsgpack map[string]any
 				if err := msgpack.Unmarshal(body, &fromMsgpack); err != nil {

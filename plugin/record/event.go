@@ -77,6 +77,10 @@ type Options struct {
 	// ReferenceURL is the catalog reference rule.reference links into at
 	// DetailBrief and DetailCodes; empty means DefaultReferenceURL.
 	ReferenceURL string
+	// EventOriginal writes the line as event.original (masked as the
+	// message is). The record's message key holds it already, so it is
+	// off by default.
+	EventOriginal bool
 }
 
 // DefaultOptions returns the options the plugin and the CLI start from.
@@ -161,6 +165,7 @@ func New(cat *rules.Catalog, opts Options) *Enricher {
 	}
 	x.w.opts = &x.opts
 	x.w.datasets = datasetsOf(cat)
+	x.setIngested(time.Now())
 	if x.opts.Mask.Enabled() {
 		x.w.mask = newMasker(&x.opts.Mask)
 	}
@@ -168,8 +173,17 @@ func New(cat *rules.Catalog, opts Options) *Enricher {
 }
 
 // SetNow sets the reference time for guessing the year of RFC 3164
-// timestamps. Call it now and then (per chunk, say) in long runs.
-func (x *Enricher) SetNow(t time.Time) { x.parser.SetNow(t) }
+// timestamps and the time written as event.ingested (at detail full):
+// when sshenrich processed the records. Call it per chunk.
+func (x *Enricher) SetNow(t time.Time) {
+	x.parser.SetNow(t)
+	x.setIngested(t)
+}
+
+func (x *Enricher) setIngested(t time.Time) {
+	pt := parser.Time{Unix: t.Unix(), Nsec: int32(t.Nanosecond()), Valid: true}
+	x.w.ingested = pt.AppendRFC3339(x.w.ingested[:0])
+}
 
 // Classify parses and classifies one line. The Event is valid until the
 // next call and refers to line.

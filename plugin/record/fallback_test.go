@@ -50,7 +50,7 @@ func TestUnclassifiedKeepsFamily(t *testing.T) {
 			t.Errorf("%q: classified %v family %q, want unclassified %q", tt.line, ev.Classified(), ev.Family, tt.family)
 		}
 		var rec map[string]any
-		if err := json.Unmarshal([]byte(enrichJSON(x, tt.line, Taken{})), &rec); err != nil {
+		if err := json.Unmarshal([]byte(enrichJSON(x, tt.line, nil)), &rec); err != nil {
 			t.Fatal(err)
 		}
 		if got := field(rec, "sshenrich.family"); tt.family != "" && got != tt.family || tt.family == "" && got != nil {
@@ -74,7 +74,7 @@ func TestFallbackIsMasked(t *testing.T) {
 	line := "Jun 16 07:37:30 h sshd[1]: Brand new wording for carol from 192.0.2.5 port 4444 ssh2"
 	ev := x.Classify([]byte(line))
 	masked := string(x.MaskedLine(ev))
-	rec := enrichJSON(x, line, Taken{})
+	rec := enrichJSON(x, line, nil)
 	for _, s := range []string{"carol", "192.0.2.5"} {
 		if strings.Contains(masked, s) || strings.Contains(rec, s) {
 			t.Errorf("%q left in the masked line %q or the record %s", s, masked, rec)

@@ -191,8 +191,9 @@ type span struct {
 // MaskedLine returns ev's line with its user names and addresses masked,
 // or nil when Mask.Message is off or there is nothing to mask. The
 // result is valid until the next call.
-func (x *Enricher) MaskedLine(ev *Event) []byte {
-	w := &x.w
+func (x *Enricher) MaskedLine(ev *Event) []byte { return x.w.maskedLineOf(ev) }
+
+func (w *writer) maskedLineOf(ev *Event) []byte {
 	k := w.mask
 	if k == nil || !k.m.Message || len(ev.Line) == 0 || len(ev.Env.Message) == 0 {
 		return nil

@@ -33,7 +33,7 @@ func maskedRecord(t *testing.T, mask Mask, line string) (map[string]any, string)
 	var j JSON
 	j.Reset()
 	j.Buf = append(j.Buf, '{')
-	x.Write(&j, ev, Taken{})
+	x.Write(&j, ev, nil)
 	j.Buf = append(j.Buf, '}')
 	var m map[string]any
 	if err := json.Unmarshal(j.Buf, &m); err != nil {
@@ -223,6 +223,35 @@ func BenchmarkMask(b *testing.B) {
 		ev := x.Classify(line)
 		x.MaskedLine(ev)
 		m.Reset()
-		x.Write(&m, ev, Taken{})
+		x.Write(&m, ev, nil)
+	}
+}
+
+// TestEventOriginalMasked: event.original holds the line as the message
+// key does, masked when mask_message is on, and as written otherwise.
+func TestEventOriginalMasked(t *testing.T) {
+	line := "Jun 16 07:37:26 web01 sshd[4409]: Failed password for invalid user hunter2 from 203.0.113.45 port 50122 ssh2"
+	for _, tt := range []struct {
+		mask Mask
+		want string
+	}{
+		{Mask{}, line},
+		{Mask{User: MaskHMAC, Key: testMaskKey}, line},
+		{Mask{User: MaskHMAC, IP: MaskPrefix, Key: testMaskKey, Message: true},
+			"Jun 16 07:37:26 web01 sshd[4409]: Failed password for invalid user " + pseudonymOf(testMaskKey, "u-", "hunter2") + " from 203.0.113.0 port 50122 ssh2"},
+	} {
+		x := builtinEnricher(t, Options{Mask: tt.mask, EventOriginal: true})
+		var j JSON
+		j.Reset()
+		j.Buf = append(j.Buf, '{')
+		x.Write(&j, x.Classify([]byte(line)), nil)
+		j.Buf = append(j.Buf, '}')
+		var m struct{ Event struct{ Original string } }
+		if err := json.Unmarshal(j.Buf, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Event.Original != tt.want {
+			t.Errorf("mask %+v: event.original %q, want %q", tt.mask, m.Event.Original, tt.want)
+		}
 	}
 }

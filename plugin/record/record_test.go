@@ -131,7 +131,7 @@ func testEnricher(t *testing.T, opts Options) *Enricher {
 }
 
 // enrichJSON runs one line and returns the added fields as a JSON object.
-func enrichJSON(x *Enricher, line string, taken Taken) string {
+func enrichJSON(x *Enricher, line string, taken *Taken) string {
 	var j JSON
 	j.Reset()
 	j.Buf = append(j.Buf, '{')
@@ -160,13 +160,12 @@ func TestWriteECS(t *testing.T) {
 	tests := []struct {
 		name, line string
 		opts       Options
-		taken      []string
 		want       string
 	}{
 		{
 			name: "failed login over syslog",
 			line: "<38>Jun 16 07:37:30 web1 sshd[4409]: Failed password for invalid user admin from ::ffff:203.0.113.9 port 50022 ssh2 [preauth]",
-			want: `{"event":{"kind":"event","code":"T-0001","category":["authentication"],"type":["start"],"action":"ssh-login","outcome":"failure","severity":4,"dataset":"sshenrich.openssh"},
+			want: `{"ecs":{"version":"9.5.0-dev"},"event":{"ingested":"2024-07-01T00:00:00Z","kind":"event","code":"T-0001","category":["authentication"],"type":["start"],"action":"ssh-login","outcome":"failure","severity":4,"dataset":"sshenrich.openssh"},
 				"rule":{"id":"T-0001","name":"login-failed","category":"authentication","ruleset":"sshenrich","description":"A login failed.","reference":"test"},
 				"source":{"ip":"203.0.113.9","port":50022},"user":{"name":"admin"},"process":{"name":"sshd","pid":4409},"host":{"hostname":"web1"},
 				"log":{"syslog":{"facility":{"name":"auth","code":4},"severity":{"name":"info","code":6},"priority":38}},
@@ -180,7 +179,7 @@ func TestWriteECS(t *testing.T) {
 			name: "ax platform remediation in Japanese, host name source",
 			line: "2024/06/16 07:37:26 sshd[4409] Failed none for staff from sw-admin.example.net port 4226",
 			opts: Options{Lang: LangJA},
-			want: `{"event":{"kind":"event","code":"T-0001","category":["authentication"],"type":["start"],"action":"ssh-login","outcome":"failure","severity":4,"dataset":"sshenrich.openssh"},
+			want: `{"ecs":{"version":"9.5.0-dev"},"event":{"ingested":"2024-07-01T00:00:00Z","kind":"event","code":"T-0001","category":["authentication"],"type":["start"],"action":"ssh-login","outcome":"failure","severity":4,"dataset":"sshenrich.openssh"},
 				"rule":{"id":"T-0001","name":"login-failed","category":"authentication","ruleset":"sshenrich","description":"ログインに失敗しました。","reference":"test"},
 				"source":{"domain":"sw-admin.example.net","port":4226},"user":{"name":"staff"},"process":{"name":"sshd","pid":4409},
 				"observer":{"type":"switch"},"network":{"protocol":"ssh"},
@@ -193,7 +192,7 @@ func TestWriteECS(t *testing.T) {
 			name: "both languages, redacted host, bad host dropped",
 			line: "Failed password for root from port 22",
 			opts: Options{Lang: LangBoth},
-			want: `{"event":{"kind":"event","code":"T-0001","category":["authentication"],"type":["start"],"action":"ssh-login","outcome":"failure","severity":4,"dataset":"sshenrich.openssh"},
+			want: `{"ecs":{"version":"9.5.0-dev"},"event":{"ingested":"2024-07-01T00:00:00Z","kind":"event","code":"T-0001","category":["authentication"],"type":["start"],"action":"ssh-login","outcome":"failure","severity":4,"dataset":"sshenrich.openssh"},
 				"rule":{"id":"T-0001","name":"login-failed","category":"authentication","ruleset":"sshenrich","description":"A login failed.","reference":"test"},
 				"source":{"port":22},"user":{"name":"root"},"network":{"protocol":"ssh"},
 				"threat":{"framework":"MITRE ATT&CK","technique":{"id":["T1110"],"subtechnique":{"id":["T1110.001"]}}},
@@ -205,7 +204,7 @@ func TestWriteECS(t *testing.T) {
 			name: "list capture and missing Japanese falls back to English",
 			line: "Unable to negotiate with 192.0.2.5 port 1022: no matching cipher found. Their offer: 3des-cbc,aes128-cbc",
 			opts: Options{Lang: LangJA},
-			want: `{"event":{"kind":"event","code":"T-0002","category":["network"],"type":["protocol"],"action":"negotiation","outcome":"failure","severity":4,"dataset":"sshenrich.openssh"},
+			want: `{"ecs":{"version":"9.5.0-dev"},"event":{"ingested":"2024-07-01T00:00:00Z","kind":"event","code":"T-0002","category":["network"],"type":["protocol"],"action":"negotiation","outcome":"failure","severity":4,"dataset":"sshenrich.openssh"},
 				"rule":{"id":"T-0002","name":"negotiation","category":"negotiation","ruleset":"sshenrich","description":"No common cipher.","reference":"test"},
 				"source":{"ip":"192.0.2.5","port":1022},"network":{"protocol":"ssh"},"related":{"ip":["192.0.2.5"]},
 				"sshenrich":{"envelope":"bare","family":"openssh","severity":"warning","remediation":"Update the client.","their_offer":["3des-cbc","aes128-cbc"]}}`,
@@ -213,7 +212,7 @@ func TestWriteECS(t *testing.T) {
 		{
 			name: "push reply through the vpn gateway",
 			line: "2023/04/13 18:00:00 openvpn-vtun0 user01/198.51.100.7:12345 SENT CONTROL [user01]: 'PUSH_REPLY,route 192.168.10.0 255.255.255.0,route-gateway 10.8.0.1,topology subnet,ping 10,ping-restart 60,ifconfig 10.8.0.6 255.255.255.0,peer-id 0,cipher AES-256-GCM,dhcp-option DNS 10.8.0.1' (status=1)",
-			want: `{"event":{"kind":"event","code":"T-0003","category":["network"],"type":["info"],"action":"push-reply","outcome":"success","severity":6,"dataset":"sshenrich.openvpn"},
+			want: `{"ecs":{"version":"9.5.0-dev"},"event":{"ingested":"2024-07-01T00:00:00Z","kind":"event","code":"T-0003","category":["network"],"type":["info"],"action":"push-reply","outcome":"success","severity":6,"dataset":"sshenrich.openvpn"},
 				"rule":{"id":"T-0003","name":"push-reply","category":"vpn-tunnel","ruleset":"sshenrich","description":"Options pushed.","reference":"test"},
 				"source":{"ip":"198.51.100.7","port":12345},"user":{"name":"user01"},"observer":{"type":"vpn"},"network":{"protocol":"openvpn"},
 				"related":{"ip":["198.51.100.7"],"user":["user01"]},
@@ -224,7 +223,7 @@ func TestWriteECS(t *testing.T) {
 		{
 			name: "firewall packet fields",
 			line: "Jul 19 19:21:07 vbox kernel: filter_IN_public_REJECT: IN=enp0s8 OUT= SRC=192.168.11.115 DST=192.168.11.108 LEN=64 PROTO=TCP SPT=62290 DPT=22 URGP=0",
-			want: `{"event":{"kind":"event","code":"T-0004","category":["network"],"type":["denied"],"action":"fw-reject","outcome":"failure","severity":5,"dataset":"sshenrich.firewall"},
+			want: `{"ecs":{"version":"9.5.0-dev"},"event":{"ingested":"2024-07-01T00:00:00Z","kind":"event","code":"T-0004","category":["network"],"type":["denied"],"action":"fw-reject","outcome":"failure","severity":5,"dataset":"sshenrich.firewall"},
 				"rule":{"id":"T-0004","name":"fw-reject","category":"firewall","ruleset":"sshenrich","description":"Rejected.","reference":"test"},
 				"source":{"ip":"192.168.11.115","port":62290},"destination":{"ip":"192.168.11.108","port":22},"process":{"name":"kernel"},"host":{"hostname":"vbox"},
 				"network":{"transport":"tcp"},"related":{"ip":["192.168.11.115","192.168.11.108"]},
@@ -234,46 +233,28 @@ func TestWriteECS(t *testing.T) {
 		{
 			name: "unclassified keeps its envelope",
 			line: "Jun 16 07:37:30 web1 CRON[77]: (root) CMD (run-parts /etc/cron.hourly)",
-			want: `{"event":{"kind":"event","code":"UNCLASSIFIED","outcome":"unknown","dataset":"sshenrich.unclassified"},
+			want: `{"ecs":{"version":"9.5.0-dev"},"event":{"ingested":"2024-07-01T00:00:00Z","kind":"event","code":"UNCLASSIFIED","outcome":"unknown","dataset":"sshenrich.unclassified"},
 				"process":{"name":"CRON","pid":77},"host":{"hostname":"web1"},
 				"sshenrich":{"envelope":"rfc3164","platform":"linux","timestamp":"2024-06-16T07:37:30Z","unclassified_reason":"no_match","session_id":"web1/CRON[77]"}}`,
 		},
 		{
 			name: "empty line",
 			line: "   ",
-			want: `{"event":{"kind":"event","code":"UNCLASSIFIED","outcome":"unknown","dataset":"sshenrich.unclassified"},"sshenrich":{"envelope":"bare","unclassified_reason":"empty"}}`,
-		},
-		{
-			name:  "taken keys move under sshenrich",
-			line:  "<38>Jun 16 07:37:30 web1 sshd[9]: Failed password for bob from 192.0.2.1 port 22 ssh2",
-			taken: []string{"log", "host", "message"},
-			want: `{"event":{"kind":"event","code":"T-0001","category":["authentication"],"type":["start"],"action":"ssh-login","outcome":"failure","severity":4,"dataset":"sshenrich.openssh"},
-				"rule":{"id":"T-0001","name":"login-failed","category":"authentication","ruleset":"sshenrich","description":"A login failed.","reference":"test"},
-				"source":{"ip":"192.0.2.1","port":22},"user":{"name":"bob"},"process":{"name":"sshd","pid":9},
-				"network":{"protocol":"ssh"},
-				"threat":{"framework":"MITRE ATT&CK","technique":{"id":["T1110"],"subtechnique":{"id":["T1110.001"]}}},
-				"tags":["brute-force"],"related":{"ip":["192.0.2.1"],"user":["bob"]},
-				"sshenrich":{"envelope":"rfc3164","platform":"linux","timestamp":"2024-06-16T07:37:30Z","family":"openssh","severity":"warning","remediation":"Check the source.",
-					"auth_method":"password","session_id":"web1/sshd[9]","moved":["host","log"],
-					"host":{"hostname":"web1"},"log":{"syslog":{"facility":{"name":"auth","code":4},"severity":{"name":"info","code":6},"priority":38}}}}`,
+			want: `{"ecs":{"version":"9.5.0-dev"},"event":{"ingested":"2024-07-01T00:00:00Z","kind":"event","code":"UNCLASSIFIED","outcome":"unknown","dataset":"sshenrich.unclassified"},"sshenrich":{"envelope":"bare","unclassified_reason":"empty"}}`,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			x := testEnricher(t, tt.opts)
-			var taken Taken
-			for _, k := range tt.taken {
-				taken.Add([]byte(k), tt.opts.Style)
-			}
-			sameJSON(t, enrichJSON(x, tt.line, taken), tt.want)
+			sameJSON(t, enrichJSON(x, tt.line, nil), tt.want)
 		})
 	}
 }
 
 func TestWriteFlat(t *testing.T) {
 	x := testEnricher(t, Options{Style: StyleFlat})
-	got := enrichJSON(x, "<38>Jun 16 07:37:30 web1 sshd[4409]: Failed password for invalid user admin from 203.0.113.9 port 50022 ssh2", Taken{})
-	sameJSON(t, got, `{"event_kind":"event","event_code":"T-0001","event_category":"authentication","event_type":"start","event_action":"ssh-login","event_outcome":"failure","event_severity":4,"event_dataset":"sshenrich.openssh",
+	got := enrichJSON(x, "<38>Jun 16 07:37:30 web1 sshd[4409]: Failed password for invalid user admin from 203.0.113.9 port 50022 ssh2", nil)
+	sameJSON(t, got, `{"event_ingested":"2024-07-01T00:00:00Z","event_kind":"event","event_code":"T-0001","event_category":"authentication","event_type":"start","event_action":"ssh-login","event_outcome":"failure","event_severity":4,"event_dataset":"sshenrich.openssh",
 		"rule_id":"T-0001","rule_name":"login-failed","rule_category":"authentication","rule_ruleset":"sshenrich","rule_description":"A login failed.","rule_reference":"test",
 		"source_ip":"203.0.113.9","source_port":50022,"user_name":"admin","process_name":"sshd","process_pid":4409,"host_hostname":"web1",
 		"log_syslog_facility_name":"auth","log_syslog_facility_code":4,"log_syslog_severity_name":"info","log_syslog_severity_code":6,"log_syslog_priority":38,
@@ -283,8 +264,8 @@ func TestWriteFlat(t *testing.T) {
 		"sshenrich_remediation":"Check the source.","sshenrich_auth_method":"password","sshenrich_invalid_user":true,"sshenrich_session_id":"web1/sshd[4409]"}`)
 
 	var taken Taken
-	taken.Add([]byte("source_ip"), StyleFlat)
-	got = enrichJSON(x, "Failed password for bob from 192.0.2.1 port 22", taken)
+	taken.Add([]byte("source_ip"), []byte{0xa1, 'x'}, StyleFlat)
+	got = enrichJSON(x, "Failed password for bob from 192.0.2.1 port 22", &taken)
 	var m map[string]any
 	if err := json.Unmarshal([]byte(got), &m); err != nil {
 		t.Fatal(err)
@@ -298,16 +279,20 @@ func TestWriteFlat(t *testing.T) {
 }
 
 func TestTakenMarksEnriched(t *testing.T) {
-	for _, k := range []string{"sshenrich", "sshenrich_envelope"} {
+	for _, k := range []string{"sshenrich", "sshenrich_envelope", "sshenrich_family"} {
 		var taken Taken
-		taken.Add([]byte(k), StyleECS)
+		taken.Add([]byte(k), []byte{0x80}, StyleECS)
 		if !taken.Enriched() {
 			t.Errorf("key %q does not mark the record as enriched", k)
 		}
 	}
 	var taken Taken
-	taken.Add([]byte("eventually"), StyleFlat)
-	taken.Add([]byte("sourcefoo"), StyleFlat)
+	taken.Add([]byte("eventually"), []byte{0x80}, StyleFlat)
+	taken.Add([]byte("sourcefoo"), []byte{0x80}, StyleFlat)
+	taken.Add([]byte("sshenrichment"), []byte{0x80}, StyleFlat)
+	if taken.Enriched() {
+		t.Errorf("a key that only starts like sshenrich marks the record as enriched")
+	}
 	if taken.groups != 0 {
 		t.Errorf("keys that only share a prefix taken: %b", taken.groups)
 	}
@@ -316,7 +301,7 @@ func TestTakenMarksEnriched(t *testing.T) {
 func TestInvalidUTF8(t *testing.T) {
 	x := testEnricher(t, Options{})
 	line := "Failed password for invalid user \xff\xfeadm from 192.0.2.1 port 22 ssh2"
-	got := enrichJSON(x, line, Taken{})
+	got := enrichJSON(x, line, nil)
 	var m struct {
 		User      struct{ Name string }
 		Sshenrich struct {
@@ -330,7 +315,7 @@ func TestInvalidUTF8(t *testing.T) {
 		t.Errorf("invalid UTF-8 not repaired and flagged: %s", got)
 	}
 	var mp Msgpack
-	x.Write(&mp, x.Classify([]byte(line)), Taken{})
+	x.Write(&mp, x.Classify([]byte(line)), nil)
 	if bytes.Contains(mp.Buf, []byte("\xff")) {
 		t.Errorf("msgpack output keeps invalid UTF-8")
 	}

@@ -27,64 +27,19 @@ const (
 	groupThreat
 	groupTags
 	groupRelated
+	groupECS
 	numGroups
 )
 
-var groupNames = [numGroups]string{"event", "rule", "source", "destination", "user", "group", "process", "host", "observer", "log", "error", "network", "threat", "tags", "related"}
+var groupNames = [numGroups]string{"event", "rule", "source", "destination", "user", "group", "process", "host", "observer", "log", "error", "network", "threat", "tags", "related", "ecs"}
 
 // Namespace is the top-level key of sshenrich's own fields.
 const Namespace = "sshenrich"
 
-// marker is a key every enriched record carries; a record that already
-// has it went through sshenrich before and is passed through unchanged.
-const (
-	markerECS  = Namespace
-	markerFlat = Namespace + "_envelope"
-)
-
-// Taken records which of the added top-level keys a record already has.
-// The original keys are never changed, so a group whose key is taken is
-// written under sshenrich instead (sshenrich.log.syslog..., or
-// sshenrich_log_syslog_... in flat style) and listed in sshenrich.moved.
-// The common case is Fluent Bit's tail input, whose line key is "log".
-type Taken struct {
-	groups   uint16
-	enriched bool
-}
-
-// Add notes one key of the original record.
-func (t *Taken) Add(key []byte, style Style) {
-	if g, ok := groupIndex[string(key)]; ok {
-		t.groups |= 1 << g
-		return
-	}
-	if string(key) == markerECS || string(key) == markerFlat {
-		t.enriched = true
-		return
-	}
-	if style != StyleFlat {
-		return
-	}
-	// A flat key such as source_ip takes the source group.
-	if i := bytes.IndexByte(key, '_'); i > 0 {
-		if g, ok := groupIndex[string(key[:i])]; ok {
-			t.groups |= 1 << g
-		}
-	}
-}
-
-var groupIndex = func() map[string]int {
-	m := map[string]int{}
-	for g, name := range groupNames {
-		m[name] = g
-	}
-	return m
-}()
-
-// Enriched reports whether the record already carries sshenrich fields.
-func (t Taken) Enriched() bool { return t.enriched }
-
-func (t Taken) has(g int) bool { return t.groups&(1<<g) != 0 }
+// ECSVersion is the version of the ECS schema the records are held to
+// (reference/ecs/ecs_flat.yml beside the repository), written as
+// ecs.version in ECS style.
+const ECSVersion = "9.5.0-dev"
 
 // hostValue is a host capture sorted into an IP or a host name.
 type hostValue struct {
@@ -144,23 +99,36 @@ type writer struct {
 	scratch    []byte
 	r          resolved
 	ev         *Event
+	mg         merged // what merging with the record's own keys set aside
+	ingested   []byte // event.ingested: when the Enricher was last told the time
 }
 
 // Write writes ev's added fields through enc and returns the number of
 // top-level keys written. For msgpack, the caller adds this to the
-// original map's count.
-func (x *Enricher) Write(enc Encoder, ev *Event, taken Taken) int {
+// original map's count. taken is what the record already holds under
+// the added keys (nil: nothing); Write writes back the members that
+// taken took over.
+func (x *Enricher) Write(enc Encoder, ev *Event, taken *Taken) int {
 	w := &x.w
+	if taken == nil {
+		taken = &noneTaken
+	}
 	w.enc, w.ev, w.flat, w.lean = enc, ev, x.opts.Style == StyleFlat, x.opts.Detail != DetailFull
 	w.mp, _ = enc.(*Msgpack)
 	w.prefix, w.nmarks, w.level, w.top = w.prefix[:0], 0, 0, 0
+	w.mg.reset()
 	w.resolve()
 	f := w.fragmentsFor(ev.Match.Entry)
 	for g := range numGroups {
 		switch {
-		case w.lean && leanSkips[g]:
+		case taken.orig[g] != nil:
+			// The record's own value under the key: merged or moved.
+			w.mergeGroup(g, taken.orig[g])
+		case w.lean && leanSkips[g], g == groupECS && w.flat:
 		case taken.has(g):
-		case f != nil && f.cached[g] && (g != groupNetwork || len(w.r.transport) == 0) && (g != groupEvent || !w.preauthOutcome()):
+		case g == groupEvent:
+			w.eventGroup(f)
+		case f != nil && f.cached[g] && (g != groupNetwork || len(w.r.transport) == 0):
 			// The entry's groups that never change are replayed.
 			w.replay(&f.parts[g])
 		case f != nil && g == groupLog && w.r.level == "" && w.r.function == nil && !w.lean:
@@ -173,6 +141,36 @@ func (x *Enricher) Write(enc Encoder, ev *Event, taken Taken) int {
 	w.namespace(taken, f)
 	w.close()
 	return w.top
+}
+
+var noneTaken Taken
+
+// eventGroup writes the event group, replaying the entry's members that
+// never change.
+func (w *writer) eventGroup(f *fragments) {
+	if f == nil || w.preauthOutcome() {
+		w.group(groupEvent)
+		return
+	}
+	w.open("event")
+	w.replay(&f.parts[groupEvent])
+	w.eventExtras()
+	w.close()
+}
+
+// eventExtras writes the members of the event group that change from
+// record to record: when sshenrich processed it, and the line.
+func (w *writer) eventExtras() {
+	if !w.lean && len(w.ingested) > 0 {
+		w.str("ingested", view(w.ingested))
+	}
+	if w.opts.EventOriginal && w.ev.Line != nil {
+		line := w.ev.Line
+		if m := w.maskedLineOf(w.ev); m != nil {
+			line = m
+		}
+		w.bytes("original", line)
+	}
 }
 
 // The fields of a record that do not depend on the line itself (an
@@ -196,7 +194,7 @@ type fragments struct {
 var leanSkips = [numGroups]bool{groupObserver: true, groupNetwork: true, groupTags: true, groupRelated: true}
 
 // staticGroups never depend on the line.
-var staticGroups = []int{groupEvent, groupRule, groupObserver, groupThreat, groupTags}
+var staticGroups = []int{groupRule, groupObserver, groupThreat, groupTags, groupECS}
 
 // maxFragments bounds the cache: entries times platforms times encoders
 // stays far below it with the built-in catalog.
@@ -241,6 +239,17 @@ func (w *writer) fragmentsFor(e *rules.Entry) *fragments {
 	for _, g := range staticGroups {
 		f.parts[g], f.cached[g] = w.encodeFragment(sub, func() { w.group(g) }), true
 	}
+	// The event group's fragment holds its members: eventGroup adds the
+	// ones that change from record to record.
+	f.parts[groupEvent] = w.encodeFragment(sub, func() {
+		if w.flat {
+			w.open("event")
+		}
+		w.eventMembers()
+		if w.flat {
+			w.close()
+		}
+	})
 	w.shared = false
 	if e != nil {
 		// network.protocol follows the family; network.transport, from a
@@ -752,35 +761,15 @@ func (w *writer) group(g int) {
 	switch g {
 	case groupEvent:
 		w.open("event")
-		if e != nil {
-			w.str("kind", e.Kind)
-			w.str("code", e.Code)
-			if len(e.Categories) > 0 {
-				w.strs("category", e.Categories)
-			}
-			if len(e.Types) > 0 {
-				w.strs("type", e.Types)
-			}
-			if !w.lean {
-				w.str("action", e.Action)
-			}
-			if w.preauthOutcome() {
-				w.str("outcome", e.PreauthOutcome)
-			} else {
-				w.str("outcome", e.Outcome)
-			}
-			w.int("severity", e.Severity.Number())
-			if !w.lean {
-				w.str("dataset", w.datasets[e.Family])
-			}
-		} else {
-			w.str("kind", "event")
-			w.str("code", rules.Unclassified)
-			w.str("outcome", "unknown")
-			if !w.lean {
-				w.str("dataset", datasetUnclassified)
-			}
+		w.eventMembers()
+		w.eventExtras()
+		w.close()
+	case groupECS:
+		if w.flat {
+			return
 		}
+		w.open("ecs")
+		w.str("version", ECSVersion)
 		w.close()
 	case groupRule:
 		if e == nil {
@@ -996,6 +985,41 @@ func (w *writer) group(g int) {
 	}
 }
 
+// eventMembers writes the members of the event group that follow from
+// the entry (and the outcome before authentication).
+func (w *writer) eventMembers() {
+	e := w.ev.Match.Entry
+	if e == nil {
+		w.str("kind", "event")
+		w.str("code", rules.Unclassified)
+		w.str("outcome", "unknown")
+		if !w.lean {
+			w.str("dataset", datasetUnclassified)
+		}
+		return
+	}
+	w.str("kind", e.Kind)
+	w.str("code", e.Code)
+	if len(e.Categories) > 0 {
+		w.strs("category", e.Categories)
+	}
+	if len(e.Types) > 0 {
+		w.strs("type", e.Types)
+	}
+	if !w.lean {
+		w.str("action", e.Action)
+	}
+	if w.preauthOutcome() {
+		w.str("outcome", e.PreauthOutcome)
+	} else {
+		w.str("outcome", e.Outcome)
+	}
+	w.int("severity", e.Severity.Number())
+	if !w.lean {
+		w.str("dataset", w.datasets[e.Family])
+	}
+}
+
 // preauthOutcome reports whether the event's outcome is the entry's
 // outcome before authentication.
 func (w *writer) preauthOutcome() bool {
@@ -1072,7 +1096,7 @@ var protocols = map[string]string{
 var observerTypes = map[string]string{"ax": "switch", "vpn-gateway": "vpn"}
 
 // namespace writes sshenrich's own fields.
-func (w *writer) namespace(taken Taken, f *fragments) {
+func (w *writer) namespace(taken *Taken, f *fragments) {
 	ev, r, env := w.ev, &w.r, &w.ev.Env
 	e := ev.Match.Entry
 	if f != nil {
@@ -1147,45 +1171,7 @@ func (w *writer) namespace(taken Taken, f *fragments) {
 			w.bytes("fw_out", env.Net.Out)
 		}
 	}
-	if taken.groups != 0 {
-		// Groups whose key the record already has go here; "moved" lists
-		// those that had anything to write.
-		var moved [numGroups]bool
-		anyMoved := false
-		for g := range numGroups {
-			if taken.has(g) && (!w.lean || !leanSkips[g]) {
-				before := w.keys
-				w.group(g)
-				moved[g] = w.keys > before
-				anyMoved = anyMoved || moved[g]
-			}
-		}
-		if anyMoved {
-			w.key("moved")
-			if !w.flat {
-				w.enc.BeginArray()
-			}
-			w.scratch = w.scratch[:0]
-			for g := range numGroups {
-				if !moved[g] {
-					continue
-				}
-				if w.flat {
-					if len(w.scratch) > 0 {
-						w.scratch = append(w.scratch, ',')
-					}
-					w.scratch = append(w.scratch, groupNames[g]...)
-				} else {
-					w.enc.String(groupNames[g])
-				}
-			}
-			if w.flat {
-				w.string(view(w.scratch))
-			} else {
-				w.enc.EndArray()
-			}
-		}
-	}
+	w.takenFields(taken)
 }
 
 // staticNamespace writes the sshenrich fields that depend only on the

@@ -25,10 +25,10 @@ func BenchmarkWrite(b *testing.B) {
 				ev := x.Classify(lines[i%len(lines)])
 				if bc.json {
 					js.Reset()
-					x.Write(&js, ev, Taken{})
+					x.Write(&js, ev, nil)
 				} else {
 					mp.Reset()
-					x.Write(&mp, ev, Taken{})
+					x.Write(&mp, ev, nil)
 				}
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")

@@ -77,7 +77,7 @@ func enrich(x *record.Enricher, line string) (map[string]string, error) {
 	enc.Buf = append(enc.Buf, '{')
 	enc.Key("message")
 	enc.String(line)
-	x.Write(&enc, ev, record.Taken{})
+	x.Write(&enc, ev, nil)
 	enc.Buf = append(enc.Buf, '}')
 	var m map[string]any
 	dec := json.NewDecoder(bytes.NewReader(enc.Buf))

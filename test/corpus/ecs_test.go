@@ -92,16 +92,19 @@ func TestECSConformance(t *testing.T) {
 	}
 	rows := readRows(t)
 	bad := map[string]string{} // field -> first problem, to report each once
+	seen := map[string]bool{}
 	for _, detail := range []record.Detail{record.DetailFull, record.DetailBrief, record.DetailCodes} {
 		opts := record.DefaultOptions()
 		opts.Detail, opts.Lang, opts.Location = detail, record.LangBoth, time.UTC
+		// event.original is optional: on here, so that it is checked too.
+		opts.EventOriginal = detail == record.DetailFull
 		x := record.New(cat, opts)
 		for _, r := range rows {
 			ev := x.Classify([]byte(r.line))
 			var enc record.JSON
 			enc.Reset()
 			enc.Buf = append(enc.Buf, '{')
-			x.Write(&enc, ev, record.Taken{})
+			x.Write(&enc, ev, nil)
 			enc.Buf = append(enc.Buf, '}')
 			var m map[string]any
 			dec := json.NewDecoder(strings.NewReader(string(enc.Buf)))
@@ -110,6 +113,7 @@ func TestECSConformance(t *testing.T) {
 				t.Fatalf("%s: %v", r.where, err)
 			}
 			walkECS("", m, func(path string, v any) {
+				seen[path] = true
 				if strings.HasPrefix(path, record.Namespace+".") || bad[path] != "" {
 					return
 				}
@@ -117,6 +121,11 @@ func TestECSConformance(t *testing.T) {
 					bad[path] = r.where + ": " + problem
 				}
 			})
+		}
+	}
+	for _, f := range []string{"ecs.version", "event.ingested", "event.original", "event.code", "source.ip", "log.syslog.priority"} {
+		if !seen[f] {
+			t.Errorf("no corpus record has %s: the check above never saw it", f)
 		}
 	}
 	keys := make([]string, 0, len(bad))

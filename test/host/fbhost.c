@@ -24,13 +24,29 @@
  * in the v2 form [[EventTime, metadata], body] (or v1 [time, body]), or
  * read raw from a file.
  *
+ * Routing, as the engine does it: an instance's Match (-M, or Match in
+ * the config) is a pattern with '*' wildcards. When some instance has
+ * one, each chunk goes to every instance whose Match matches its tag;
+ * otherwise chunks go round-robin to the instances.
+ *
+ * -F path runs a forward input on a unix socket, as in_forward does for
+ * the plugin's re-emitted records: each PackedForward (or Forward mode)
+ * message is taken as it is, under its own tag, written to the -O file
+ * (the records that went downstream: msgpack [tag, bin events] per
+ * message), routed as a new chunk to the instances whose Match matches
+ * the tag, and only then acknowledged, so that a flush that waits for
+ * its ack has its records queued when it returns. No shared_key
+ * handshake. -Y n stops routing after n messages (a loop guard for the
+ * host itself); the summary then says so.
+ *
  * Usage:
  *   fbhost -s plugin.so [-N name] [-c config] [-p key=value]... [-i -p ...]
- *          [-f logfile | -r rawchunk]... [-n records_per_chunk] [-x repeat]
- *          [-w workers] [-k message_key] [-m key=value (metadata)]
+ *          [-M match]... [-f logfile | -r rawchunk]... [-n records_per_chunk]
+ *          [-x repeat] [-w workers] [-k message_key] [-m key=value (metadata)]
  *          [-T tag] [-1 (v1 events)] [-R retry_limit] [-B backoff_ms]
  *          [-L log_level] [-q] [-S (print RSS every second)]
  *          [-H (hold before exit)] [-X reloads]
+ *          [-F socket_path [-O downstream_file] [-Y max_routed]]
  *
  * -H: after the flushes of each round, before the exit calls, print
  *   "fbhost: holding round=N" and wait for a line or EOF on stdin, so
@@ -47,7 +63,9 @@
  *
  * The summary on stderr ends with one line:
  *   fbhost: chunks=C records=R ok=O retry=T error=E dropped=D
- * and the exit status is 0 only when every chunk ended FLB_OK.
+ * (chunks and records count every flush, routed ones included), after
+ *   fbhost: forward_in messages=M records=N routed=K stopped=0|1
+ * with -F; the exit status is 0 only when every chunk ended FLB_OK.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -60,7 +78,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,6 +137,7 @@ struct flb_output_instance {
     char *values[MAX_PROPS];
     int nprops;
     int log_level;
+    char *match; /* Match: kept by the engine, never passed to the plugin */
     struct flb_plugin_proxy_context *ctx;
 };
 
@@ -299,12 +320,22 @@ struct chunk {
     size_t len;
     int records;
     int instance;
+    const char *tag;
+    long id;
 };
 
 static struct chunk *chunks;
 static int nchunks, capchunks;
 static long next_chunk;
 static pthread_mutex_t queue_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_cv = PTHREAD_COND_INITIALIZER;
+
+/* Chunks the forward input routed, flushed after the loaded ones; and
+ * the flushes under way, so that workers wait while one may still
+ * route more. Under queue_mu. */
+static struct chunk *routed;
+static long nrouted, caprouted, next_routed;
+static int inflight;
 
 static void add_chunk(struct buf *b, int records)
 {
@@ -316,9 +347,74 @@ static void add_chunk(struct buf *b, int records)
     chunks[nchunks].len = b->len;
     chunks[nchunks].records = records;
     chunks[nchunks].instance = nchunks % (ninstances ? ninstances : 1);
+    chunks[nchunks].tag = tag;
+    chunks[nchunks].id = nchunks;
     nchunks++;
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+/* match reports whether tag matches pattern, whose '*' matches any run
+ * of characters, as Fluent Bit's router does. */
+static int match(const char *pattern, const char *t)
+{
+    while (*pattern) {
+        if (*pattern == '*') {
+            while (*pattern == '*') {
+                pattern++;
+            }
+            if (!*pattern) {
+                return 1;
+            }
+            for (; *t; t++) {
+                if (match(pattern, t)) {
+                    return 1;
+                }
+            }
+            return 0;
+        }
+        if (*t != *pattern) {
+            return 0;
+        }
+        pattern++;
+        t++;
+    }
+    return *t == 0;
+}
+
+static int any_match(void)
+{
+    for (int i = 0; i < ninstances; i++) {
+        if (instances[i].match) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* route_loaded gives each loaded chunk to every instance whose Match
+ * matches its tag, instead of round-robin, when Match is in use. */
+static void route_loaded(void)
+{
+    if (!any_match()) {
+        return;
+    }
+    struct chunk *all = NULL;
+    int n = 0;
+    for (int i = 0; i < nchunks; i++) {
+        for (int j = 0; j < ninstances; j++) {
+            if (instances[j].match && match(instances[j].match, chunks[i].tag)) {
+                all = realloc(all, (n + 1) * sizeof(*all));
+                all[n] = chunks[i];
+                all[n].instance = j;
+                all[n].id = n;
+                n++;
+            }
+        }
+    }
+    free(chunks);
+    chunks = all;
+    nchunks = capchunks = n;
 }
 
 static uint32_t base_sec = 1718523450; /* 2024-06-16T07:37:30Z */
@@ -405,7 +501,7 @@ static int flush_one(struct chunk *c)
     long wait = backoff_ms;
     for (;;) {
         /* The proxy copies the tag into a temporary buffer per call. */
-        char *t = strdup(tag);
+        char *t = strdup(c->tag);
         int ret;
         if (plugin_flush_ctx) {
             ret = plugin_flush_ctx(ins->ctx->remote_context, c->data, c->len, t);
@@ -419,7 +515,7 @@ static int flush_one(struct chunk *c)
         }
         if (!quiet) {
             fprintf(stderr, "fbhost: flush chunk=%ld instance=%d attempt=%d bytes=%zu ret=%d\n",
-                    (long) (c - chunks), c->instance, attempt, c->len, ret);
+                    c->id, c->instance, attempt, c->len, ret);
         }
         pthread_mutex_lock(&stats_mu);
         if (ret == FLB_OK) {
@@ -446,19 +542,340 @@ static int flush_one(struct chunk *c)
     }
 }
 
-/* Chunks are flushed repeat times over (-x), without copies. */
+/* Chunks are flushed repeat times over (-x), without copies, then the
+ * routed ones. A worker ends when nothing is queued and no flush is
+ * under way that could route more. */
 static void *worker_main(void *arg)
 {
     (void) arg;
     for (;;) {
+        struct chunk c;
         pthread_mutex_lock(&queue_mu);
-        long i = next_chunk < (long) nchunks * repeat ? next_chunk++ : -1;
-        pthread_mutex_unlock(&queue_mu);
-        if (i < 0) {
-            return NULL;
+        for (;;) {
+            if (next_chunk < (long) nchunks * repeat) {
+                c = chunks[next_chunk++ % nchunks];
+                break;
+            }
+            if (next_routed < nrouted) {
+                c = routed[next_routed++];
+                break;
+            }
+            if (inflight == 0) {
+                pthread_cond_broadcast(&queue_cv);
+                pthread_mutex_unlock(&queue_mu);
+                return NULL;
+            }
+            pthread_cond_wait(&queue_cv, &queue_mu);
         }
-        flush_one(&chunks[i % nchunks]);
+        inflight++;
+        pthread_mutex_unlock(&queue_mu);
+        flush_one(&c);
+        pthread_mutex_lock(&queue_mu);
+        inflight--;
+        pthread_cond_broadcast(&queue_cv);
+        pthread_mutex_unlock(&queue_mu);
     }
+}
+
+/* The forward input (-F). */
+
+static const char *fwd_path, *fwd_out_path;
+static FILE *fwd_out;
+static long fwd_max_routed = -1;
+static long fwd_messages, fwd_records, fwd_routed;
+static int fwd_stopped, fwd_listener = -1;
+static pthread_mutex_t fwd_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* mp_skip returns the offset past the msgpack value at b[i], -1 when b
+ * ends inside it, -2 when it is not msgpack. */
+static long mp_skip(const unsigned char *b, size_t len, size_t i, int depth)
+{
+    if (depth > 100) {
+        return -2;
+    }
+    if (i >= len) {
+        return -1;
+    }
+    unsigned c = b[i];
+    size_t n = 0, head = 1, count = 0;
+    int container = 0;
+#define NEED(k) do { if (i + (k) > len) return -1; } while (0)
+#define BE(off, size) ((size) == 1 ? (size_t) b[i + (off)] : (size) == 2 ? ((size_t) b[i + (off)] << 8 | b[i + (off) + 1]) : \
+                      ((size_t) b[i + (off)] << 24 | (size_t) b[i + (off) + 1] << 16 | (size_t) b[i + (off) + 2] << 8 | b[i + (off) + 3]))
+    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+        return (long) i + 1;
+    } else if (c >= 0x80 && c <= 0x8f) {
+        count = 2 * (c & 0x0f), container = 1;
+    } else if (c >= 0x90 && c <= 0x9f) {
+        count = c & 0x0f, container = 1;
+    } else if (c >= 0xa0 && c <= 0xbf) {
+        n = c & 0x1f;
+    } else {
+        switch (c) {
+        case 0xcc: case 0xd0: n = 1; break;
+        case 0xcd: case 0xd1: case 0xd4: n = 2; break;
+        case 0xd5: n = 3; break;
+        case 0xce: case 0xd2: case 0xca: n = 4; break;
+        case 0xd6: n = 5; break;
+        case 0xcf: case 0xd3: case 0xcb: n = 8; break;
+        case 0xd7: n = 9; break;
+        case 0xd8: n = 17; break;
+        case 0xc4: case 0xd9: NEED(2); n = BE(1, 1); head = 2; break;
+        case 0xc5: case 0xda: NEED(3); n = BE(1, 2); head = 3; break;
+        case 0xc6: case 0xdb: NEED(5); n = BE(1, 4); head = 5; break;
+        case 0xc7: NEED(2); n = BE(1, 1) + 1; head = 2; break;
+        case 0xc8: NEED(3); n = BE(1, 2) + 1; head = 3; break;
+        case 0xc9: NEED(5); n = BE(1, 4) + 1; head = 5; break;
+        case 0xdc: NEED(3); count = BE(1, 2); head = 3; container = 1; break;
+        case 0xdd: NEED(5); count = BE(1, 4); head = 5; container = 1; break;
+        case 0xde: NEED(3); count = 2 * BE(1, 2); head = 3; container = 1; break;
+        case 0xdf: NEED(5); count = 2 * BE(1, 4); head = 5; container = 1; break;
+        default: return -2;
+        }
+    }
+#undef NEED
+#undef BE
+    if (!container) {
+        return i + head + n > len ? -1 : (long) (i + head + n);
+    }
+    size_t j = i + head;
+    for (size_t k = 0; k < count; k++) {
+        long e = mp_skip(b, len, j, depth + 1);
+        if (e < 0) {
+            return e;
+        }
+        j = (size_t) e;
+    }
+    return (long) j;
+}
+
+/* mp_str reads a str or bin at b[i] (whose end is known). */
+static int mp_str(const unsigned char *b, size_t i, const unsigned char **s, size_t *n)
+{
+    unsigned c = b[i];
+    if (c >= 0xa0 && c <= 0xbf) {
+        *n = c & 0x1f, *s = b + i + 1;
+    } else if (c == 0xd9 || c == 0xc4) {
+        *n = b[i + 1], *s = b + i + 2;
+    } else if (c == 0xda || c == 0xc5) {
+        *n = (size_t) b[i + 1] << 8 | b[i + 2], *s = b + i + 3;
+    } else if (c == 0xdb || c == 0xc6) {
+        *n = (size_t) b[i + 1] << 24 | (size_t) b[i + 2] << 16 | (size_t) b[i + 3] << 8 | b[i + 4], *s = b + i + 5;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* fwd_message takes one whole Forward message: [tag, entries, options?].
+ * It returns 0, or -1 for a message in_forward would refuse. */
+static int fwd_message(int fd, const unsigned char *m, size_t len)
+{
+    unsigned c = m[0];
+    size_t count, i;
+    if (c >= 0x90 && c <= 0x9f) {
+        count = c & 0x0f, i = 1;
+    } else if (c == 0xdc) {
+        count = (size_t) m[1] << 8 | m[2], i = 3;
+    } else {
+        return -1;
+    }
+    if (count < 2) {
+        return -1;
+    }
+    const unsigned char *t;
+    size_t tlen;
+    long e = mp_skip(m, len, i, 1);
+    if (e < 0 || !mp_str(m, i, &t, &tlen)) {
+        return -1;
+    }
+    i = (size_t) e;
+    struct buf events = {0};
+    e = mp_skip(m, len, i, 1);
+    if (e < 0) {
+        return -1;
+    }
+    const unsigned char *p;
+    size_t plen;
+    if (mp_str(m, i, &p, &plen)) {
+        put(&events, p, plen); /* PackedForward: the events as they are */
+    } else if ((m[i] >= 0x90 && m[i] <= 0x9f) || m[i] == 0xdc || m[i] == 0xdd) {
+        size_t n = m[i] <= 0x9f ? (size_t) (m[i] & 0x0f) : m[i] == 0xdc ? ((size_t) m[i + 1] << 8 | m[i + 2]) :
+                   ((size_t) m[i + 1] << 24 | (size_t) m[i + 2] << 16 | (size_t) m[i + 3] << 8 | m[i + 4]);
+        size_t j = i + (m[i] <= 0x9f ? 1 : m[i] == 0xdc ? 3 : 5);
+        for (size_t k = 0; k < n; k++) { /* Forward mode: one entry per event */
+            long f = mp_skip(m, len, j, 2);
+            put(&events, m + j, (size_t) f - j);
+            j = (size_t) f;
+        }
+    } else {
+        return -1; /* message mode is not used by the plugin */
+    }
+    i = (size_t) e;
+    const unsigned char *ack = NULL;
+    size_t acklen = 0;
+    if (count > 2 && (m[i] & 0xf0) == 0x80) {
+        size_t pairs = m[i] & 0x0f, j = i + 1;
+        for (size_t k = 0; k < pairs; k++) {
+            long ke = mp_skip(m, len, j, 2), ve = ke < 0 ? -1 : mp_skip(m, len, (size_t) ke, 2);
+            const unsigned char *ks;
+            size_t kn;
+            if (ve < 0) {
+                return -1;
+            }
+            if (mp_str(m, j, &ks, &kn) && kn == 5 && memcmp(ks, "chunk", 5) == 0) {
+                ack = m + ke, acklen = (size_t) (ve - ke);
+            }
+            j = (size_t) ve;
+        }
+    }
+    int records = 0;
+    for (size_t j = 0; j < events.len;) {
+        long f = mp_skip(events.data, events.len, j, 0);
+        if (f < 0) {
+            free(events.data);
+            return -1;
+        }
+        j = (size_t) f;
+        records++;
+    }
+    char *tagz = malloc(tlen + 1);
+    memcpy(tagz, t, tlen);
+    tagz[tlen] = 0;
+
+    pthread_mutex_lock(&fwd_mu);
+    fwd_messages++;
+    fwd_records += records;
+    if (fwd_out) {
+        struct buf rec = {0};
+        put_u8(&rec, 0x92);
+        put_str(&rec, tagz, tlen);
+        put_u8(&rec, 0xc6);
+        put_be32(&rec, (uint32_t) events.len);
+        put(&rec, events.data, events.len);
+        fwrite(rec.data, 1, rec.len, fwd_out);
+        fflush(fwd_out);
+        free(rec.data);
+    }
+    int route = fwd_max_routed < 0 || fwd_routed < fwd_max_routed;
+    if (!route) {
+        fwd_stopped = 1;
+    } else {
+        fwd_routed++;
+    }
+    pthread_mutex_unlock(&fwd_mu);
+
+    int used = 0;
+    if (route) {
+        pthread_mutex_lock(&queue_mu);
+        for (int k = 0; k < ninstances; k++) {
+            if (!instances[k].match || !match(instances[k].match, tagz)) {
+                continue;
+            }
+            if (nrouted == caprouted) {
+                caprouted = caprouted * 2 + 16;
+                routed = realloc(routed, caprouted * sizeof(*routed));
+            }
+            struct chunk *rc = &routed[nrouted];
+            rc->data = malloc(events.len ? events.len : 1);
+            memcpy(rc->data, events.data, events.len);
+            rc->len = events.len;
+            rc->records = records;
+            rc->instance = k;
+            rc->tag = tagz;
+            rc->id = 1000000 + nrouted;
+            nrouted++;
+            stat_chunks++;
+            used = 1;
+        }
+        pthread_cond_broadcast(&queue_cv);
+        pthread_mutex_unlock(&queue_mu);
+    }
+    if (!used) {
+        free(tagz);
+    }
+    free(events.data);
+    /* The ack goes last: the records are queued before the flush that
+     * sent them can return. */
+    if (ack) {
+        struct buf a = {0};
+        put_u8(&a, 0x81);
+        put_str(&a, "ack", 3);
+        put(&a, ack, acklen);
+        if (write(fd, a.data, a.len) != (ssize_t) a.len) {
+            free(a.data);
+            return -1;
+        }
+        free(a.data);
+    }
+    return 0;
+}
+
+static void *fwd_conn_main(void *arg)
+{
+    int fd = (int) (intptr_t) arg;
+    struct buf in = {0};
+    unsigned char tmp[65536];
+    for (;;) {
+        ssize_t n = read(fd, tmp, sizeof(tmp));
+        if (n <= 0) {
+            break;
+        }
+        put(&in, tmp, (size_t) n);
+        size_t off = 0;
+        for (;;) {
+            long e = mp_skip(in.data + off, in.len - off, 0, 0);
+            if (e == -1) {
+                break;
+            }
+            if (e == -2 || fwd_message(fd, in.data + off, (size_t) e) < 0) {
+                fprintf(stderr, "fbhost: forward_in: bad message, connection closed\n");
+                close(fd);
+                free(in.data);
+                return NULL;
+            }
+            off += (size_t) e;
+        }
+        memmove(in.data, in.data + off, in.len - off);
+        in.len -= off;
+    }
+    close(fd);
+    free(in.data);
+    return NULL;
+}
+
+static void *fwd_accept_main(void *arg)
+{
+    (void) arg;
+    for (;;) {
+        int fd = accept(fwd_listener, NULL, NULL);
+        if (fd < 0) {
+            return NULL; /* the listener was shut down */
+        }
+        pthread_t th;
+        pthread_create(&th, NULL, fwd_conn_main, (void *) (intptr_t) fd);
+        pthread_detach(th);
+    }
+}
+
+static void fwd_start(void)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(fwd_path) >= sizeof(sa.sun_path)) {
+        die("-F %s: path too long", fwd_path);
+    }
+    strcpy(sa.sun_path, fwd_path);
+    unlink(fwd_path);
+    fwd_listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fwd_listener < 0 || bind(fwd_listener, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fwd_listener, 64) < 0) {
+        die("-F %s: %s", fwd_path, strerror(errno));
+    }
+    if (fwd_out_path && !(fwd_out = fopen(fwd_out_path, "wb"))) {
+        die("-O %s: %s", fwd_out_path, strerror(errno));
+    }
+    pthread_t th;
+    pthread_create(&th, NULL, fwd_accept_main, NULL);
+    pthread_detach(th);
 }
 
 /* rss_main prints the resident set size every second (-S). */
@@ -539,6 +956,11 @@ static char *expand_env(const char *value)
 
 static void set_property(struct flb_output_instance *ins, const char *key, const char *value)
 {
+    if (strcasecmp(key, "match") == 0) {
+        free(ins->match);
+        ins->match = strdup(value);
+        return;
+    }
     if (strcasecmp(key, "workers") == 0) {
         workers = atoi(value);
         return;
@@ -727,7 +1149,7 @@ int main(int argc, char **argv)
     struct flb_output_instance *cur = NULL;
     int opt;
     int sample_rss = 0;
-    while ((opt = getopt(argc, argv, "s:N:c:p:if:r:n:x:w:k:m:T:1R:B:L:qSHX:")) != -1) {
+    while ((opt = getopt(argc, argv, "s:N:c:p:if:r:n:x:w:k:m:T:1R:B:L:qSHX:M:F:O:Y:")) != -1) {
         switch (opt) {
         case 's': so = optarg; break;
         case 'N': plugin_name = optarg; break;
@@ -776,6 +1198,16 @@ int main(int argc, char **argv)
         case 'S': sample_rss = 1; break;
         case 'H': hold = 1; break;
         case 'X': reloads = atoi(optarg); break;
+        case 'M': {
+            if (!cur) {
+                cur = ninstances ? &instances[ninstances - 1] : new_instance();
+            }
+            set_property(cur, "match", optarg);
+            break;
+        }
+        case 'F': fwd_path = optarg; break;
+        case 'O': fwd_out_path = optarg; break;
+        case 'Y': fwd_max_routed = atol(optarg); break;
         default: die("see the usage at the top of fbhost.c");
         }
     }
@@ -812,7 +1244,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < nraws; i++) {
         load_raw(raws[i]);
     }
+    route_loaded();
     stat_chunks = (long) nchunks * repeat * (reloads + 1);
+    if (fwd_path) {
+        fwd_start();
+    }
 
     pthread_t rss_thread;
     if (sample_rss) {
@@ -848,6 +1284,19 @@ int main(int argc, char **argv)
         pthread_join(rss_thread, NULL);
     }
 
+    if (fwd_path) {
+        shutdown(fwd_listener, SHUT_RDWR);
+        close(fwd_listener);
+        unlink(fwd_path);
+        pthread_mutex_lock(&fwd_mu);
+        fprintf(stderr, "fbhost: forward_in messages=%ld records=%ld routed=%ld stopped=%d\n", fwd_messages, fwd_records, fwd_routed,
+                fwd_stopped);
+        if (fwd_out) {
+            fclose(fwd_out);
+            fwd_out = NULL;
+        }
+        pthread_mutex_unlock(&fwd_mu);
+    }
     fprintf(stderr, "fbhost: seconds=%.3f records_per_second=%.0f\n", secs, secs > 0 ? stat_records / secs : 0);
     fprintf(stderr, "fbhost: chunks=%ld records=%ld ok=%ld retry=%ld error=%ld dropped=%ld\n", stat_chunks,
             stat_records, stat_ok, stat_retry, stat_error, stat_dropped);
