@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sshenrich/sshenrich/correlate"
 	"github.com/sshenrich/sshenrich/plugin/record"
 	"github.com/sshenrich/sshenrich/rules"
 )
@@ -64,6 +65,9 @@ type Config struct {
 	// MetricsListen is the host:port of the Prometheus /metrics endpoint;
 	// empty when off.
 	MetricsListen string
+	// Correlation bounds and switches the instance's correlation engine
+	// (correlate.ConfigKeys: correlation, dedup, correlation_max_sessions...).
+	Correlation correlate.Config
 }
 
 // Forward configures the Forward-protocol emitter.
@@ -99,7 +103,8 @@ type Key struct {
 	Doc     string
 }
 
-// Keys lists every key the plugin reads. Fluent Bit reserves host, port,
+// Keys lists every key the plugin reads: its own, then the correlation
+// engine's (correlate.ConfigKeys). Fluent Bit reserves host, port,
 // tls*, workers, retry_limit, match and alias for itself, so sshenrich's
 // own names are used instead.
 var Keys = []Key{
@@ -146,6 +151,14 @@ var Keys = []Key{
 	{"mask_key_file", "", "File holding the HMAC key, instead of mask_key."},
 	{"mask_message", "off", "Also mask the user names and addresses inside the original line (the message key's value is rewritten)."},
 	{"metrics_listen", "off", "host:port (e.g. 127.0.0.1:2021) on which to serve Prometheus metrics at GET /metrics; off or empty: none. Every output that sets it must name the same address: the process serves one endpoint (docs/metrics.md)."},
+}
+
+func init() {
+	// The correlation keys are the engine's own, with its defaults and
+	// texts (docs/correlation.md, Configuration).
+	for _, k := range correlate.ConfigKeys() {
+		Keys = append(Keys, Key{k.Name, k.Default, k.Help})
+	}
 }
 
 // Parse reads and checks every key. The error names each bad key, what
@@ -233,6 +246,14 @@ func Parse(g Getter, instance int) (*Config, error) {
 	}
 	p.mask(&c.Mask)
 	c.MetricsListen = p.listen("metrics_listen")
+	c.Correlation = correlate.DefaultConfig()
+	for _, k := range correlate.ConfigKeys() {
+		if v, set := p.value(k.Name); set {
+			if err := c.Correlation.Set(k.Name, v); err != nil {
+				p.errs = append(p.errs, err) // names the key and what is expected
+			}
+		}
+	}
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sshenrich/sshenrich/correlate"
 	"github.com/sshenrich/sshenrich/plugin/record"
 	"github.com/sshenrich/sshenrich/rules"
 )
@@ -104,6 +105,15 @@ func TestErrors(t *testing.T) {
 		{"metrics_listen", "127.0.0.1:99999", `metrics_listen: "127.0.0.1:99999" is not valid`},
 		{"metrics_listen", "localhost:http", `metrics_listen: "localhost:http" is not valid`},
 		{"metrics_listen", "::1:2021", `metrics_listen: "::1:2021" is not valid; expected host:port such as 127.0.0.1:2021 (a port from 0 to 65535; IPv6 hosts in brackets)`},
+		{"correlation", "maybe", `correlation: "maybe" must be on or off`},
+		{"correlation_alerts", "2", `correlation_alerts: "2" must be on or off`},
+		{"dedup", "keep", `dedup: "keep" must be mark, drop or off`},
+		{"correlation_max_sessions", "100", `correlation_max_sessions: "100" must be a count from 1024 to 16M`},
+		{"correlation_max_counters", "lots", `correlation_max_counters: "lots" must be a count`},
+		{"dedup_max_lines", "32M", `dedup_max_lines: "32M" must be a count from 1024 to 16M`},
+		{"correlation_session_ttl", "10s", `correlation_session_ttl: "10s" must be a duration from 1m0s to 720h0m0s`},
+		{"dedup_ttl", "forever", `dedup_ttl: "forever" must be a duration`},
+		{"correlation_max_clock_jump", "-1h", `correlation_max_clock_jump: "-1h" must be a duration`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
@@ -122,6 +132,43 @@ func TestErrors(t *testing.T) {
 	_, err := Parse(MapGetter{"output_style": "xml", "language": "fr", "emit": "kafka"}, 0)
 	if err == nil || strings.Count(err.Error(), "is not valid") != 3 {
 		t.Errorf("not every error reported: %v", err)
+	}
+}
+
+// TestCorrelationKeys: correlation is on by default with the engine's
+// defaults, and each key reaches the engine's configuration.
+func TestCorrelationKeys(t *testing.T) {
+	c, err := Parse(MapGetter{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Correlation != correlate.DefaultConfig() {
+		t.Errorf("defaults %+v, want %+v", c.Correlation, correlate.DefaultConfig())
+	}
+	c, err = Parse(MapGetter{"correlation": "off", "correlation_sessions": "no", "correlation_alerts": "false", "dedup": "DROP",
+		"correlation_max_sessions": "64K", "correlation_session_ttl": "2d", "correlation_preauth_ttl": "90s",
+		"correlation_ended_ttl": "30s", "correlation_max_counters": "4096", "correlation_max_distinct": "1M",
+		"dedup_max_lines": "2048", "dedup_ttl": "1d", "correlation_max_clock_jump": "3h"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := correlate.Config{Enabled: false, Sessions: false, Alerts: false, Dedup: correlate.DedupDrop,
+		MaxSessions: 64 << 10, SessionTTL: 48 * time.Hour, PreauthTTL: 90 * time.Second, EndedTTL: 30 * time.Second,
+		MaxCounters: 4096, MaxDistinct: 1 << 20, MaxDedupLines: 2048, DedupTTL: 24 * time.Hour, MaxClockJump: 3 * time.Hour}
+	if c.Correlation != want {
+		t.Errorf("got %+v, want %+v", c.Correlation, want)
+	}
+	if err := c.Correlation.Validate(); err != nil {
+		t.Errorf("parsed config does not validate: %v", err)
+	}
+	names := map[string]bool{}
+	for _, k := range Keys {
+		names[k.Name] = true
+	}
+	for _, k := range correlate.ConfigKeys() {
+		if !names[k.Name] {
+			t.Errorf("correlation key %s is not among config.Keys", k.Name)
+		}
 	}
 }
 

@@ -58,6 +58,20 @@ func (c *Config) Summary() string {
 	s.secret("mask_key", len(m.Key) > 0)
 	s.add("mask_message", onOff(m.Message))
 	s.add("metrics_listen", orOff(c.MetricsListen))
+	k := &c.Correlation
+	s.add("correlation", onOff(k.Enabled))
+	s.add("correlation_sessions", onOff(k.Sessions))
+	s.add("correlation_alerts", onOff(k.Alerts))
+	s.add("dedup", k.Dedup.String())
+	s.add("correlation_max_sessions", strconv.Itoa(k.MaxSessions))
+	s.add("correlation_session_ttl", shortDuration(k.SessionTTL))
+	s.add("correlation_preauth_ttl", shortDuration(k.PreauthTTL))
+	s.add("correlation_ended_ttl", shortDuration(k.EndedTTL))
+	s.add("correlation_max_counters", strconv.Itoa(k.MaxCounters))
+	s.add("correlation_max_distinct", strconv.Itoa(k.MaxDistinct))
+	s.add("dedup_max_lines", strconv.Itoa(k.MaxDedupLines))
+	s.add("dedup_ttl", shortDuration(k.DedupTTL))
+	s.add("correlation_max_clock_jump", shortDuration(k.MaxClockJump))
 	return s.b.String()
 }
 
@@ -169,4 +183,18 @@ func sizeName(n int) string {
 		return strconv.Itoa(n>>10) + "K"
 	}
 	return strconv.Itoa(n)
+}
+
+// shortDuration writes whole days as 7d and drops Go's zero units
+// (24h, 10m, 90s rather than 24h0m0s), as the keys are written.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d > 0 && d%(24*time.Hour) == 0:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	case d > 0 && d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d > 0 && d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	}
+	return d.String()
 }
