@@ -272,7 +272,7 @@ func (v *vocab) names() []string {
 var reservedFields = map[string]bool{
 	"envelope": true, "platform": true, "timestamp": true, "family": true, "severity": true,
 	"remediation": true, "description_ja": true, "remediation_ja": true, "action": true, "action_ja": true, "unclassified_reason": true,
-	"session_id": true, "session": true, "inferred": true, "repeat": true, "count": true, "window": true, "samples": true, "trigger": true, "preauth": true, "postauth": true, "tag_module": true, "syslog_msgid": true, "repeated": true, "host_elided": true, "invalid_utf8": true,
+	"session_id": true, "session": true, "inferred": true, "repeat": true, "preauth": true, "postauth": true, "tag_module": true, "syslog_msgid": true, "repeated": true, "host_elided": true, "invalid_utf8": true,
 	"level": true, "tunnel": true, "switch": true, "fw_prefix": true, "fw_in": true, "fw_out": true,
 	"moved": true, "original": true, "vpn_routes": true, "dns_servers": true,
 	"event": true, "rule": true, "source": true, "destination": true, "user": true, "group": true, "process": true,
