@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sshenrich/sshenrich/correlate"
 	"github.com/sshenrich/sshenrich/parser"
 	"github.com/sshenrich/sshenrich/rules"
 )
@@ -124,6 +125,10 @@ type Event struct {
 	Family string
 	// Fallback holds the address, port and user of an unclassified line.
 	Fallback Fallback
+	// Corr is what the correlation engine answered for the line (its
+	// session id, inferred fields, duration, repeat mark), or nil. The
+	// caller sets it between Classify and Write; Classify clears it.
+	Corr *correlate.Output
 
 	invalidUTF8 bool
 }
@@ -141,6 +146,7 @@ type Enricher struct {
 	parser  *parser.Parser
 	matcher *rules.Matcher
 	ev      Event
+	alertEv Event // the alert record WriteAlert is writing
 	w       writer
 	// Families of lines whose envelope, not a program name, says what
 	// wrote them.
@@ -195,7 +201,7 @@ func (x *Enricher) Classify(line []byte) *Event {
 // fields of its own.
 func (x *Enricher) ClassifyFields(line []byte, f *Fields) *Event {
 	ev := &x.ev
-	ev.Line, ev.Reason, ev.Family = line, "", ""
+	ev.Line, ev.Reason, ev.Family, ev.Corr = line, "", "", nil
 	ev.Fallback.reset()
 	ev.invalidUTF8 = !utf8.Valid(line)
 	x.parser.Parse(line, &ev.Env)
@@ -230,7 +236,7 @@ func (x *Enricher) ClassifyFields(line []byte, f *Fields) *Event {
 // read, so that it still gets the UNCLASSIFIED fields and a reason.
 func (x *Enricher) Unclassified(reason string, f *Fields) *Event {
 	ev := &x.ev
-	ev.Line, ev.Reason, ev.invalidUTF8 = nil, reason, false
+	ev.Line, ev.Reason, ev.invalidUTF8, ev.Corr = nil, reason, false, nil
 	ev.Env = parser.Envelope{PID: -1, Facility: -1, Severity: -1}
 	ev.Match = rules.Result{}
 	ev.Fallback.reset()

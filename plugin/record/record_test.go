@@ -173,7 +173,7 @@ func TestWriteECS(t *testing.T) {
 				"threat":{"framework":"MITRE ATT&CK","technique":{"id":["T1110"],"subtechnique":{"id":["T1110.001"]}}},
 				"tags":["brute-force"],"related":{"ip":["203.0.113.9"],"user":["admin"]},
 				"sshenrich":{"envelope":"rfc3164","platform":"linux","timestamp":"2024-06-16T07:37:30Z","family":"openssh","severity":"warning","remediation":"Check the source.",
-					"auth_method":"password","invalid_user":true,"session_id":"web1/sshd[4409]","preauth":true}}`,
+					"auth_method":"password","invalid_user":true,"preauth":true}}`,
 		},
 		{
 			name: "ax platform remediation in Japanese, host name source",
@@ -186,7 +186,7 @@ func TestWriteECS(t *testing.T) {
 				"threat":{"framework":"MITRE ATT&CK","technique":{"id":["T1110"],"subtechnique":{"id":["T1110.001"]}}},
 				"tags":["brute-force"],"related":{"user":["staff"],"hosts":["sw-admin.example.net"]},
 				"sshenrich":{"envelope":"ax","platform":"ax","timestamp":"2024-06-16T07:37:26Z","family":"openssh","severity":"warning","remediation":"スイッチを確認してください。",
-					"auth_method":"none","session_id":"sshd[4409]"}}`,
+					"auth_method":"none"}}`,
 		},
 		{
 			name: "both languages, redacted host, bad host dropped",
@@ -235,7 +235,7 @@ func TestWriteECS(t *testing.T) {
 			line: "Jun 16 07:37:30 web1 CRON[77]: (root) CMD (run-parts /etc/cron.hourly)",
 			want: `{"ecs":{"version":"9.5.0-dev"},"event":{"ingested":"2024-07-01T00:00:00Z","kind":"event","code":"UNCLASSIFIED","outcome":"unknown","dataset":"sshenrich.unclassified"},
 				"process":{"name":"CRON","pid":77},"host":{"hostname":"web1"},
-				"sshenrich":{"envelope":"rfc3164","platform":"linux","timestamp":"2024-06-16T07:37:30Z","unclassified_reason":"no_match","session_id":"web1/CRON[77]"}}`,
+				"sshenrich":{"envelope":"rfc3164","platform":"linux","timestamp":"2024-06-16T07:37:30Z","unclassified_reason":"no_match"}}`,
 		},
 		{
 			name: "empty line",
@@ -261,7 +261,7 @@ func TestWriteFlat(t *testing.T) {
 		"network_protocol":"ssh","threat_framework":"MITRE ATT&CK","threat_technique_id":"T1110","threat_technique_subtechnique_id":"T1110.001",
 		"tags":"brute-force","related_ip":"203.0.113.9","related_user":"admin",
 		"sshenrich_envelope":"rfc3164","sshenrich_platform":"linux","sshenrich_timestamp":"2024-06-16T07:37:30Z","sshenrich_family":"openssh","sshenrich_severity":"warning",
-		"sshenrich_remediation":"Check the source.","sshenrich_auth_method":"password","sshenrich_invalid_user":true,"sshenrich_session_id":"web1/sshd[4409]"}`)
+		"sshenrich_remediation":"Check the source.","sshenrich_auth_method":"password","sshenrich_invalid_user":true}`)
 
 	var taken Taken
 	taken.Add([]byte("source_ip"), []byte{0xa1, 'x'}, StyleFlat)

@@ -5,7 +5,9 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
+	"github.com/sshenrich/sshenrich/correlate"
 	"github.com/sshenrich/sshenrich/parser"
 	"github.com/sshenrich/sshenrich/rules"
 )
@@ -99,8 +101,10 @@ type writer struct {
 	scratch    []byte
 	r          resolved
 	ev         *Event
-	mg         merged // what merging with the record's own keys set aside
-	ingested   []byte // event.ingested: when the Enricher was last told the time
+	mg         merged    // what merging with the record's own keys set aside
+	inferred   [9]string // sshenrich.inferred's names, without allocating
+	alert      bool      // writing an alert record: no envelope nor platform
+	ingested   []byte    // event.ingested: when the Enricher was last told the time
 }
 
 // Write writes ev's added fields through enc and returns the number of
@@ -163,6 +167,9 @@ func (w *writer) eventGroup(f *fragments) {
 func (w *writer) eventExtras() {
 	if !w.lean && len(w.ingested) > 0 {
 		w.str("ingested", view(w.ingested))
+	}
+	if c := w.ev.Corr; c != nil && c.HasDuration {
+		w.int("duration", int(c.Duration)) // ns, as ECS wants
 	}
 	if w.opts.EventOriginal && w.ev.Line != nil {
 		line := w.ev.Line
@@ -419,6 +426,19 @@ func (w *writer) resolve() {
 			r.dstPort = port(env.Net.DstPort)
 		}
 		r.transport = env.Net.Proto
+	}
+	if c := ev.Corr; c != nil && c.Inferred != 0 {
+		// What the line lacked and its session supplied, in the same
+		// places as the line's own values (and masked as they are).
+		if !r.src.present() && c.Inferred.Has(correlate.InferredSourceIP) && utf8.Valid(c.SourceIP) {
+			r.src = classifyHost(c.SourceIP, rules.TypeHost)
+		}
+		if r.srcPort < 0 && c.Inferred.Has(correlate.InferredSourcePort) {
+			r.srcPort = c.SourcePort
+		}
+		if r.user == nil && c.Inferred.Has(correlate.InferredUser) && utf8.Valid(c.User) {
+			r.user = c.User
+		}
 	}
 	r.platform, r.platformID = platformOf(env)
 	r.elided = ev.Match.Template != nil && ev.Match.Template.Elided
@@ -1116,19 +1136,8 @@ func (w *writer) namespace(taken *Taken, f *fragments) {
 		}
 		w.str("unclassified_reason", ev.Reason)
 	}
-	if env.PID >= 0 && env.Program != nil && !w.lean {
-		// Lines of one sshd session share host, program and pid.
-		w.key("session_id")
-		w.scratch = w.scratch[:0]
-		if env.Host != nil {
-			w.scratch = append(w.scratch, env.Host...)
-			w.scratch = append(w.scratch, '/')
-		}
-		w.scratch = append(w.scratch, env.Program...)
-		w.scratch = append(w.scratch, '[')
-		w.scratch = strconv.AppendInt(w.scratch, int64(env.PID), 10)
-		w.scratch = append(w.scratch, ']')
-		w.value(w.scratch)
+	if c := ev.Corr; c != nil {
+		w.correlation(c)
 	}
 	if ev.Match.Preauth {
 		w.bool("preauth", true)
@@ -1177,7 +1186,7 @@ func (w *writer) namespace(taken *Taken, f *fragments) {
 // staticNamespace writes the sshenrich fields that depend only on the
 // entry, the language and the platform.
 func (w *writer) staticNamespace() {
-	if !w.lean {
+	if !w.lean && !w.alert {
 		w.str("envelope", w.ev.Env.Format.String())
 		if w.r.platform != "" {
 			w.str("platform", w.r.platform)
