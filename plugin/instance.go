@@ -14,6 +14,7 @@ import (
 
 	"github.com/fluent/fluent-bit-go/output"
 
+	"github.com/sshenrich/sshenrich/correlate"
 	"github.com/sshenrich/sshenrich/plugin/config"
 	"github.com/sshenrich/sshenrich/plugin/emit"
 	pmetrics "github.com/sshenrich/sshenrich/plugin/metrics"
@@ -28,6 +29,7 @@ type instance struct {
 	cfg     *config.Config
 	log     *logger
 	cat     *rules.Catalog
+	engine  *correlate.Engine // the instance's correlation engine, shared by its workers
 	emitter emit.Emitter
 	workers sync.Pool        // *worker: each flush borrows one
 	metrics *pmetrics.Output // nil when metrics_listen is off
@@ -82,6 +84,12 @@ func (in *instance) start() error {
 	}
 	loaded := time.Now()
 	in.cat = cat
+	// One engine per instance, over the same catalog (rules_file
+	// included) as the matcher: its sessions and counters span the
+	// instance's flushes.
+	if in.engine, err = correlate.New(cat, in.cfg.Correlation); err != nil {
+		return err
+	}
 	switch in.cfg.Emit {
 	case config.EmitStdout:
 		in.emitter = emit.NewStdout(os.Stdout)
@@ -104,18 +112,22 @@ func (in *instance) start() error {
 			return err
 		}
 		in.metrics = m
+		if in.cfg.Correlation.Enabled {
+			m.Correlation(in.engine.Stats)
+		}
 		if fw, ok := in.emitter.(*emit.Forward); ok {
 			fw.Observe(m)
 		}
 	}
 	in.workers.New = func() any {
-		w := newWorker(cat, in.cfg)
+		w := newWorker(cat, in.cfg, in.engine)
 		w.setTally(in.metrics.NewTally())
 		return w
 	}
 	in.log.infof("started: %d catalog entries, emit %s, output_style %s, language %s%s%s",
 		len(cat.Entries()), in.destination(), styleName(in.cfg.Style), langName(in.cfg.Lang), rulesNote(in.cfg.RulesFiles), in.metricsNote())
 	in.log.infof("settings: %s", in.cfg.Summary())
+	in.log.infof("%s", in.engine)
 	if in.cfg.StatsInterval > 0 {
 		in.stop = make(chan struct{})
 		go in.statsLoop(in.cfg.StatsInterval)
@@ -280,13 +292,28 @@ func closeAll() {
 // every record is delivered (acked), FLB_RETRY when delivery failed, and
 // FLB_ERROR for a chunk that can never succeed: it is malformed from some
 // event on (the events before it are still delivered first).
-func (in *instance) flush(data []byte, tag string) (ret int) {
+//
+// The chunk's records are one correlation transaction: kept once they
+// are delivered (FLB_OK; FLB_ERROR too, which Fluent Bit never retries
+// and whose records before the malformed event went downstream), undone
+// on FLB_RETRY or a panic, so that a retried chunk counts once.
+func (in *instance) flush(data []byte, tag string) int {
 	in.checkEngineThread()
 	start := time.Now()
 	w := in.workers.Get().(*worker)
 	defer in.workers.Put(w)
 	w.e.SetNow(start)
+	w.e.Begin()
+	defer w.e.Abort() // unless committed below: FLB_RETRY, or a panic on the way
+	ret := in.deliver(w, data, tag, start)
+	if ret == output.FLB_OK || ret == output.FLB_ERROR {
+		w.e.Commit()
+	}
+	return ret
+}
 
+// deliver enriches the chunk with w and sends it.
+func (in *instance) deliver(w *worker, data []byte, tag string, start time.Time) (ret int) {
 	res := w.enrichChunk(data, tag, in.log)
 	// Metrics hook. ret is FLB_RETRY until a return sets it: what a panic
 	// below ends in (recoverTo in FLBPluginFlushCtx).
@@ -316,8 +343,8 @@ func (in *instance) flush(data []byte, tag string) (ret int) {
 		return output.FLB_ERROR
 	}
 	if in.log.enabled(levelDebug) {
-		in.log.debugf("flushed %d records (%d classified, %d unclassified, %d passed through, %d looped back and dropped) from tag %q, re-emitted as %q in %s",
-			res.records, res.classified, res.unclassified, res.passed, res.looped, tag, outTag, time.Since(start).Round(time.Microsecond))
+		in.log.debugf("flushed %d records (%d classified, %d unclassified, %d passed through, %d looped back and dropped, %d repeats dropped, %d alerts added) from tag %q, re-emitted as %q in %s",
+			res.records, res.classified, res.unclassified, res.passed, res.looped, res.repeats, res.alerts, tag, outTag, time.Since(start).Round(time.Microsecond))
 	}
 	return output.FLB_OK
 }

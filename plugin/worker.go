@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"github.com/sshenrich/sshenrich/correlate"
 	"github.com/sshenrich/sshenrich/plugin/chunk"
 	"github.com/sshenrich/sshenrich/plugin/config"
 	"github.com/sshenrich/sshenrich/plugin/enrich"
@@ -41,10 +42,13 @@ type openGroup struct {
 // result counts what a flush did.
 type result struct {
 	records, classified, unclassified, passed, looped int
+	repeats, alerts                                   int   // polled lines dropped as repeats; alert records added
 	err                                               error // malformed chunk
 }
 
-func newWorker(cat *rules.Catalog, cfg *config.Config) *worker {
+// newWorker returns a worker whose records the engine observes (nil
+// for none).
+func newWorker(cat *rules.Catalog, cfg *config.Config, engine *correlate.Engine) *worker {
 	opts := enrich.Options{
 		Record: record.Options{Style: cfg.Style, Lang: cfg.Lang, Location: cfg.Location, Mask: cfg.Mask,
 			Detail: cfg.Detail, ActionMinSeverity: cfg.ActionMinSeverity, ReferenceURL: cfg.ReferenceURL,
@@ -56,6 +60,7 @@ func newWorker(cat *rules.Catalog, cfg *config.Config) *worker {
 		Mark:      cfg.Emit == config.EmitForward,
 		Tag:       cfg.Tag,
 		TagPrefix: cfg.TagPrefix,
+		Correlate: engine,
 	}
 	return &worker{cfg: cfg, e: enrich.New(cat, opts)}
 }
@@ -89,6 +94,7 @@ func (w *worker) enrichChunk(data []byte, tag string, log *logger) (res result) 
 				recovered(r)
 			}
 			log.errorf("internal error while enriching (%v); re-emitting the chunk's records unchanged\n%s", r, debug.Stack())
+			w.e.Abort() // the records go on without correlation: the engine forgets them
 			res = w.passThrough(data)
 		}
 	}()
@@ -111,7 +117,8 @@ func (w *worker) enrichChunk(data []byte, tag string, log *logger) (res result) 
 	}
 	w.finish()
 	c := &w.counts
-	return result{records: c.Records, classified: c.Classified, unclassified: c.Unclassified, passed: c.Passed, looped: c.Looped, err: w.dec.Err()}
+	return result{records: c.Records, classified: c.Classified, unclassified: c.Unclassified, passed: c.Passed, looped: c.Looped,
+		repeats: c.Repeats, alerts: c.Alerts, err: w.dec.Err()}
 }
 
 // noteGroup follows the OTLP group the events are in.

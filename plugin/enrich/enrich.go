@@ -14,6 +14,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/sshenrich/sshenrich/correlate"
 	"github.com/sshenrich/sshenrich/parser"
 	"github.com/sshenrich/sshenrich/plugin/chunk"
 	"github.com/sshenrich/sshenrich/plugin/record"
@@ -40,6 +41,11 @@ type Options struct {
 	// Tag and TagPrefix are the output's tag rule (config tag and
 	// tag_prefix), to know a re-emitted event that carries no mark.
 	Tag, TagPrefix string
+	// Correlate is the correlation engine the records are observed by
+	// (one per plugin instance, shared by its Enrichers); nil or
+	// disabled for none. Its dedup setting decides whether a repeated
+	// polled line is marked or dropped.
+	Correlate *correlate.Engine
 }
 
 // Counts say what Append did.
@@ -49,6 +55,9 @@ type Counts struct {
 	Unclassified int
 	Passed       int // re-emitted unchanged: not a map, or enriched before
 	Looped       int // re-emitted by this Fluent Bit before and dropped
+	Repeats      int // polled lines seen in an earlier poll, dropped (dedup drop)
+	Alerts       int // alert records added beside the lines that raised them
+	Aggregated   int // records enriched elsewhere that the engine observed (of Passed)
 }
 
 // Enricher enriches events.
@@ -74,6 +83,7 @@ type Enricher struct {
 	released         [maxMembers]member // members given back by taken for one record
 	nreleased        int
 	observer         Observer
+	corr             correlation
 }
 
 // Observer sees every record once it is classified, before it is
@@ -113,6 +123,7 @@ func New(cat *rules.Catalog, opts Options) *Enricher {
 		x:     record.New(cat, opts.Record),
 		style: opts.Record.Style,
 		full:  opts.Record.Detail == record.DetailFull,
+		corr:  newCorrelation(opts.Correlate, cat),
 	}
 }
 
@@ -156,31 +167,57 @@ func (e *Enricher) Append(dst []byte, ev *chunk.Event, c *Counts) ([]byte, int) 
 			return dst, 0
 		}
 		// Enriched elsewhere (another Fluent Bit): re-emitted as it is.
+		// An aggregator's engine observes it from its fields (it is not
+		// classified again) and adds the alerts it raises.
 		c.Passed++
-		return e.passThrough(dst, ev), 1
+		dst = e.passThrough(dst, ev)
+		if !e.observeEnriched(ev) {
+			return dst, 1
+		}
+		c.Aggregated++
+		dst, n := e.appendAlerts(dst, ev, c)
+		return dst, 1 + n
 	}
 	if e.msgKey == nil {
-		return e.writeRecord(dst, ev, e.x.Unclassified(record.ReasonNoMessage, &e.fields), nil, c), 1
+		return e.emit(dst, ev, e.x.Unclassified(record.ReasonNoMessage, &e.fields), nil, c)
 	}
 	line, ok := chunk.Str(e.msgVal)
 	if !ok {
-		return e.writeRecord(dst, ev, e.x.Unclassified(record.ReasonNotString, &e.fields), nil, c), 1
+		return e.emit(dst, ev, e.x.Unclassified(record.ReasonNotString, &e.fields), nil, c)
 	}
 	if bytes.IndexByte(line, '\n') >= 0 && parser.IsMultiline(line) {
 		// A whole command output in one record, such as an AX switch's
 		// "show ssh logging": one record per line, each with its line
 		// under the message key and the other keys as they were.
-		n := 0
+		n, lines := 0, 0
 		for l := range parser.Lines(line) {
-			if n > 0 {
+			if lines > 0 {
 				c.Records++
 			}
-			n++
-			dst = e.writeRecord(dst, ev, e.x.ClassifyFields(l, &e.fields), l, c)
+			lines++
+			var k int
+			dst, k = e.emit(dst, ev, e.x.ClassifyFields(l, &e.fields), l, c)
+			n += k
 		}
 		return dst, n
 	}
-	return e.writeRecord(dst, ev, e.x.ClassifyFields(line, &e.fields), line, c), 1
+	return e.emit(dst, ev, e.x.ClassifyFields(line, &e.fields), line, c)
+}
+
+// emit correlates the classified event x, then writes its record and
+// the alert records it raised. It returns dst and the number of events
+// written: none for a repeated polled line under dedup drop.
+func (e *Enricher) emit(dst []byte, ev *chunk.Event, x *record.Event, line []byte, c *Counts) ([]byte, int) {
+	if !e.correlate(x) {
+		c.Repeats++
+		return dst, 0
+	}
+	dst = e.writeRecord(dst, ev, x, line, c)
+	if x.Corr == nil || len(e.corr.out.Alerts) == 0 {
+		return dst, 1
+	}
+	dst, n := e.appendAlerts(dst, ev, c)
+	return dst, 1 + n
 }
 
 // read walks the record's members: the message, the envelope keys and

@@ -92,6 +92,8 @@ type Output struct {
 	byEntry  []*vm.Counter
 	byFamily []*vm.Counter // unclassified, by family
 	byProg   []*vm.Counter // unclassified, by program slot
+
+	corr *correlationSeries // the correlation engine's; nil when not added
 }
 
 func newOutput(s *server, opts Options) *Output {

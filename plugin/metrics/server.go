@@ -65,6 +65,11 @@ func listen(addr string) (*server, error) {
 }
 
 func (s *server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
+	serverMu.Lock()
+	for _, o := range s.outputs {
+		o.corr.refresh()
+	}
+	serverMu.Unlock()
 	var b bytes.Buffer
 	s.set.WritePrometheus(&b)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

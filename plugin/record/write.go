@@ -101,10 +101,11 @@ type writer struct {
 	scratch    []byte
 	r          resolved
 	ev         *Event
-	mg         merged    // what merging with the record's own keys set aside
-	inferred   [9]string // sshenrich.inferred's names, without allocating
-	alert      bool      // writing an alert record: no envelope nor platform
-	ingested   []byte    // event.ingested: when the Enricher was last told the time
+	mg         merged                  // what merging with the record's own keys set aside
+	inferred   [9]string               // sshenrich.inferred's names, without allocating
+	refs       map[*rules.Entry]string // rule.reference by entry, made once
+	alert      bool                    // writing an alert record: no envelope nor platform
+	ingested   []byte                  // event.ingested: when the Enricher was last told the time
 }
 
 // Write writes ev's added fields through enc and returns the number of
@@ -816,9 +817,9 @@ func (w *writer) group(g int) {
 			}
 		case DetailBrief:
 			w.str("description", summaryOf(e, w.opts.Lang == LangJA))
-			w.str("reference", w.opts.ReferenceURL+"#"+e.Anchor())
+			w.str("reference", w.reference(e))
 		case DetailCodes:
-			w.str("reference", w.opts.ReferenceURL+"#"+e.Anchor())
+			w.str("reference", w.reference(e))
 		}
 		w.close()
 	case groupSource, groupDestination:
@@ -1003,6 +1004,20 @@ func (w *writer) group(g int) {
 		}
 		w.close()
 	}
+}
+
+// reference is the entry's rule.reference link, made once per entry
+// (line records replay it from their fragments; alert records have none).
+func (w *writer) reference(e *rules.Entry) string {
+	if r, ok := w.refs[e]; ok {
+		return r
+	}
+	if w.refs == nil {
+		w.refs = map[*rules.Entry]string{}
+	}
+	r := w.opts.ReferenceURL + "#" + e.Anchor()
+	w.refs[e] = r
+	return r
 }
 
 // eventMembers writes the members of the event group that follow from
