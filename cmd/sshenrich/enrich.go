@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/sshenrich/sshenrich/correlate"
 	"github.com/sshenrich/sshenrich/plugin/record"
 	"github.com/sshenrich/sshenrich/rules"
 )
@@ -29,6 +31,9 @@ type enrichOptions struct {
 	messageKey       string
 	keepEnvelopeKeys bool
 	timeFromLog      bool
+	// The correlation engine's keys, as the plugin's (--correlation,
+	// --dedup, --correlation-max-sessions...); nil: no engine (bench).
+	corr *correlate.Config
 }
 
 // stream enriches one input, named in error messages.
@@ -54,6 +59,7 @@ func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.messageKey, "message-key", "log", "--input json: key holding the line; message and MESSAGE are tried after it (the plugin's message_key)")
 	fs.BoolVar(&o.keepEnvelopeKeys, "keep-envelope-keys", false, "--input json: keep host, ident, pid, pri and the systemd keys once their values are in ECS places (the plugin's keep_envelope_keys)")
 	fs.BoolVar(&o.timeFromLog, "time-from-log", true, "--input json: write the line's own time as date when the line writes a whole date (the plugin's time_from_log)")
+	o.correlationFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -65,7 +71,11 @@ func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		e = &lineEnricher{x: x, out: out}
+		eng, err := o.engine(x.Catalog())
+		if err != nil {
+			return err
+		}
+		e = newLineEnricher(x, eng, out)
 	case "json":
 		j, err := o.jsonEnricher(out, stderr)
 		if err != nil {
@@ -193,12 +203,51 @@ func (o *enrichOptions) mask() (record.Mask, error) {
 	return m, nil
 }
 
+// correlationFlags declares a flag per correlation key of the plugin,
+// named with dashes: --correlation on|off, --dedup mark|drop|off,
+// --correlation-max-sessions N, ... (docs/correlation.md).
+func (o *enrichOptions) correlationFlags(fs *flag.FlagSet) {
+	cfg := correlate.DefaultConfig()
+	o.corr = &cfg
+	for _, k := range correlate.ConfigKeys() {
+		key := k.Name
+		fs.Func(strings.ReplaceAll(key, "_", "-"), k.Help+" (the plugin's "+key+"; default "+k.Default+")", func(v string) error {
+			return o.corr.Set(key, v)
+		})
+	}
+}
+
+// engine returns the correlation engine of the flags over cat, or nil
+// when correlation is off.
+func (o *enrichOptions) engine(cat *rules.Catalog) (*correlate.Engine, error) {
+	if o.corr == nil || !o.corr.Enabled {
+		return nil, nil
+	}
+	return correlate.New(cat, *o.corr)
+}
+
 // lineEnricher writes one JSON record per input line:
-// {"message": line, ...added fields}.
+// {"message": line, ...added fields}, and one per alert the line
+// raised: {...alert fields} (event.kind alert).
 type lineEnricher struct {
 	x   *record.Enricher
 	out *bufio.Writer
 	enc record.JSON
+	// Correlation: nil eng for none.
+	eng     *correlate.Engine
+	builder *correlate.Builder
+	fact    correlate.Fact
+	corr    correlate.Output
+	drop    bool // dedup drop
+}
+
+func newLineEnricher(x *record.Enricher, eng *correlate.Engine, out *bufio.Writer) *lineEnricher {
+	e := &lineEnricher{x: x, out: out, eng: eng}
+	if eng != nil {
+		e.builder = correlate.NewBuilder(x.Catalog())
+		e.drop = eng.Config().Dedup == correlate.DedupDrop
+	}
+	return e
 }
 
 func (e *lineEnricher) stream(r io.Reader, _ string) error {
@@ -243,6 +292,15 @@ func trimEOL(b []byte) []byte {
 
 func (e *lineEnricher) write(line []byte) {
 	ev := e.x.Classify(line)
+	if e.eng != nil {
+		e.builder.Build(&e.fact, &ev.Env, &ev.Match)
+		e.eng.Observe(&e.fact, &e.corr)
+		if e.corr.Repeat && e.drop {
+			return
+		}
+		ev.Corr = &e.corr
+		defer e.alerts()
+	}
 	e.enc.Reset()
 	e.enc.Buf = append(e.enc.Buf, '{')
 	e.enc.Key("message")
@@ -254,4 +312,15 @@ func (e *lineEnricher) write(line []byte) {
 	e.x.Write(&e.enc, ev, nil)
 	e.enc.Buf = append(e.enc.Buf, '}', '\n')
 	_, _ = e.out.Write(e.enc.Buf) // the writer's error is sticky and returned by Flush
+}
+
+// alerts writes a record per alert the last line raised.
+func (e *lineEnricher) alerts() {
+	for i := range e.corr.Alerts {
+		e.enc.Reset()
+		e.enc.Buf = append(e.enc.Buf, '{')
+		e.x.WriteAlert(&e.enc, &e.corr.Alerts[i])
+		e.enc.Buf = append(e.enc.Buf, '}', '\n')
+		_, _ = e.out.Write(e.enc.Buf)
+	}
 }

@@ -52,7 +52,12 @@ func (o *enrichOptions) jsonEnricher(out *bufio.Writer, errOut io.Writer) (*json
 			keys = append(keys, k)
 		}
 	}
-	e := enrich.New(cat, enrich.Options{Record: opts, MessageKeys: keys, KeepEnvelopeKeys: o.keepEnvelopeKeys, TimeFromLog: o.timeFromLog})
+	eng, err := o.engine(cat)
+	if err != nil {
+		return nil, err
+	}
+	e := enrich.New(cat, enrich.Options{Record: opts, MessageKeys: keys, KeepEnvelopeKeys: o.keepEnvelopeKeys, TimeFromLog: o.timeFromLog,
+		Correlate: eng})
 	if !now.IsZero() {
 		e.SetNow(now)
 	}

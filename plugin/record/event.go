@@ -178,6 +178,9 @@ func New(cat *rules.Catalog, opts Options) *Enricher {
 	return x
 }
 
+// Catalog is the catalog the Enricher classifies with.
+func (x *Enricher) Catalog() *rules.Catalog { return x.cat }
+
 // SetNow sets the reference time for guessing the year of RFC 3164
 // timestamps and the time written as event.ingested (at detail full):
 // when sshenrich processed the records. Call it per chunk.
