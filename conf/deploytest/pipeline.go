@@ -239,6 +239,12 @@ func checkWiring(cfg *Config, out *Section, c *config.Config, lookup func(string
 			continue
 		}
 		tag := get(in, "tag")
+		if tag == "" && in.Name() == "forward" {
+			// A forward input without a Tag keeps the tags its senders
+			// give: an aggregator's input of the nodes' enriched records.
+			sources = append(sources, in)
+			continue
+		}
 		if tag == "" {
 			if MatchTag(match, in.Name()+".0") {
 				fail("input %s has no Tag; give the inputs sshenrich reads one", in.Where)
