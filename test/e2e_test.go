@@ -385,8 +385,12 @@ func TestConcurrentFlushes(t *testing.T) {
 	if r.exit != 0 || r.summary["records"] != want {
 		t.Fatalf("host exit %d, summary %v, want %d\n%s", r.exit, r.summary, want, r.stderr)
 	}
-	if !s.WaitCount(int64(want), 5*time.Second) || s.Count() != int64(want) {
-		t.Errorf("server received %d records, want %d", s.Count(), want)
+	s.WaitCount(int64(want), 5*time.Second)
+	// The samples repeated 20 times also raise correlation alerts:
+	// records of their own beside the lines.
+	records, _ := splitAlerts(s.Events())
+	if len(records) != want {
+		t.Errorf("server received %d records (and alerts), want %d", len(records), want)
 	}
 	byTag := map[string]int{}
 	for _, ev := range s.Events() {

@@ -136,7 +136,7 @@ func TestLoopGuardMatchEverything(t *testing.T) {
 	if r.summary["chunks"] != 6 || r.summary["ok"] != 6 {
 		t.Errorf("summary %v: want 3 flushes of the lines and 3 of what came back, all FLB_OK", r.summary)
 	}
-	if n := strings.Count(r.stderr, "1 records (0 classified, 0 unclassified, 0 passed through, 1 looped back and dropped)"); n != 3 {
+	if n := strings.Count(r.stderr, "1 records (0 classified, 0 unclassified, 0 passed through, 1 looped back and dropped,"); n != 3 {
 		t.Errorf("%d flushes say they dropped a looped record, want 3:\n%s", n, r.stderr)
 	}
 }

@@ -185,11 +185,11 @@ func sizeName(n int) string {
 	return strconv.Itoa(n)
 }
 
-// shortDuration writes whole days as 7d and drops Go's zero units
+// shortDuration writes two days or more as 7d and drops Go's zero units
 // (24h, 10m, 90s rather than 24h0m0s), as the keys are written.
 func shortDuration(d time.Duration) string {
 	switch {
-	case d > 0 && d%(24*time.Hour) == 0:
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
 		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
 	case d > 0 && d%time.Hour == 0:
 		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
