@@ -93,6 +93,8 @@ func (x *Enricher) WriteAlert(enc Encoder, a *correlate.Alert) int {
 	w.mp, _ = enc.(*Msgpack)
 	w.prefix, w.nmarks, w.level, w.top = w.prefix[:0], 0, 0, 0
 	w.mg.reset()
+	w.alert = true
+	defer func() { w.alert = false }()
 	r := &w.r
 	*r = resolved{srcPort: -1, dstPort: -1}
 	for i, f := range a.Rule.GroupBy {
@@ -140,9 +142,7 @@ func (x *Enricher) WriteAlert(enc Encoder, a *correlate.Alert) int {
 		}
 	}
 	w.open(Namespace)
-	w.alert = true
 	w.staticNamespace()
-	w.alert = false
 	w.int("count", a.Count)
 	w.key("window")
 	w.scratch = appendShortDuration(w.scratch[:0], a.Window)

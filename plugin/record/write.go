@@ -817,9 +817,13 @@ func (w *writer) group(g int) {
 			}
 		case DetailBrief:
 			w.str("description", summaryOf(e, w.opts.Lang == LangJA))
-			w.str("reference", w.reference(e))
+			if !w.alert { // docs/catalog.md lists the line entries; docs/correlation.md the rules
+				w.str("reference", w.reference(e))
+			}
 		case DetailCodes:
-			w.str("reference", w.reference(e))
+			if !w.alert {
+				w.str("reference", w.reference(e))
+			}
 		}
 		w.close()
 	case groupSource, groupDestination:
