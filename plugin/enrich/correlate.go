@@ -94,7 +94,7 @@ func (e *Enricher) correlate(x *record.Event) bool {
 	c.builder.Build(&c.fact, &x.Env, &x.Match)
 	c.observe()
 	x.Corr = &c.out
-	return !(c.out.Repeat && c.drop)
+	return !c.out.Repeat || !c.drop
 }
 
 // appendAlerts appends one record per alert the last observed line
@@ -144,36 +144,39 @@ func (e *Enricher) observeEnriched(ev *chunk.Event) bool {
 	}
 	for it.Next() {
 		key, val := it.Key(), it.Value()
-		switch string(key) {
-		case "event", "source", "user", "host", "process", record.Namespace:
+		if g := ecsGroup(key); g != "" {
 			// ECS style: a group of members.
 			var sub chunk.MapIter
 			if !sub.Reset(val) {
 				continue
 			}
 			for sub.Next() {
-				skip = c.enrichedField(string(key), sub.Key(), sub.Value()) || skip
+				skip = c.enrichedField(g, sub.Key(), sub.Value()) || skip
 			}
-			if string(key) == record.Namespace {
-				// sshenrich.session.id needs no reading: the aggregator
-				// follows no sessions of its own from it.
-				continue
-			}
-		default:
+		} else if g, m, ok := splitFlat(key); ok {
 			// Flat style: group_member.
-			if g, m, ok := splitFlat(key); ok {
-				skip = c.enrichedField(g, m, val) || skip
-			}
+			skip = c.enrichedField(g, m, val) || skip
 		}
 	}
 	if skip || it.Err() != nil {
 		return false
 	}
-	if f.Entry != nil && int(f.Entry.Index) < len(c.classes) {
+	if f.Entry != nil && f.Entry.Index >= 0 && f.Entry.Index < len(c.classes) {
 		f.Class = c.classes[f.Entry.Index]
 	}
 	c.observe()
 	return true
+}
+
+// ecsGroup returns the name of a group the fact is read from, as a
+// constant (no conversion of the key), or "".
+func ecsGroup(key []byte) string {
+	for _, g := range flatGroups {
+		if string(key) == g {
+			return g
+		}
+	}
+	return ""
 }
 
 // splitFlat splits a flat key (source_ip, sshenrich_auth_method) into
