@@ -393,12 +393,18 @@ func mixedChunk(t testing.TB, n int) []byte {
 }
 
 // BenchmarkFlushPath is the plugin's target: decode, enrich and encode a
-// chunk of the mixed log, on one goroutine; ecs+metrics also counts the
-// records for metrics_listen and merges the counts once per chunk.
+// chunk of the mixed log, on one goroutine, a correlation transaction per
+// chunk as the flush does; ecs+metrics also counts the records for
+// metrics_listen and merges the counts once per chunk, ecs-nocorr has
+// correlation off.
 func BenchmarkFlushPath(b *testing.B) {
-	for _, style := range []string{"ecs", "flat", "ecs+metrics"} {
+	for _, style := range []string{"ecs", "flat", "ecs+metrics", "ecs-nocorr"} {
 		b.Run(style, func(b *testing.B) {
-			w := testWorker(b, map[string]string{"output_style": strings.TrimSuffix(style, "+metrics")})
+			kv := map[string]string{"output_style": strings.TrimSuffix(strings.TrimSuffix(style, "+metrics"), "-nocorr")}
+			if strings.HasSuffix(style, "-nocorr") {
+				kv["correlation"] = "off"
+			}
+			w := testWorker(b, kv)
 			var m *pmetrics.Output // nil: off
 			if strings.HasSuffix(style, "+metrics") {
 				m = testMetrics(b, w)
@@ -408,11 +414,13 @@ func BenchmarkFlushPath(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
+				w.e.Begin()
 				w.enrichChunk(in, "ssh.raw", quietLog)
+				w.e.Commit()
 				m.Flushed(w.tally, 0, pmetrics.OK, time.Millisecond)
 			}
 			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "records/s")
-			b.ReportMetric(float64(testing.AllocsPerRun(1, func() { w.enrichChunk(in, "ssh.raw", quietLog) }))/1000, "allocs/record")
+			b.ReportMetric(float64(testing.AllocsPerRun(1, func() { w.e.Begin(); w.enrichChunk(in, "ssh.raw", quietLog); w.e.Commit() }))/1000, "allocs/record")
 		})
 	}
 }
