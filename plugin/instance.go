@@ -325,6 +325,7 @@ func (in *instance) deliver(w *worker, data []byte, tag string, start time.Time)
 	in.passed.Add(int64(res.passed))
 	if res.looped > 0 {
 		in.looped.Add(int64(res.looped))
+		in.metrics.Looped(res.looped)
 		in.warnLoop(tag)
 	}
 	if flushHook != nil {

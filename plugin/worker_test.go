@@ -361,7 +361,16 @@ func TestWorkerDoesNotAllocate(t *testing.T) {
 			for range 50 {
 				flush()
 			}
-			if allocs := testing.AllocsPerRun(5, flush); allocs > 0 {
+			// AllocsPerRun counts the whole process's allocations, and a
+			// flush of 500 records is long enough for another goroutine (the
+			// metrics server, a timer) to allocate now and then. An allocation
+			// of the flush path shows in every measurement, so the least of
+			// three is the flush path's own.
+			allocs := testing.AllocsPerRun(5, flush)
+			for range 2 {
+				allocs = min(allocs, testing.AllocsPerRun(5, flush))
+			}
+			if allocs > 0 {
 				t.Errorf("a 500-record chunk allocates %v times", allocs)
 			}
 		})
