@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/sshenrich/sshenrich/test/fwdserver"
 )
 
 // Correlation end to end: the plugin in test/host with its forward
@@ -238,5 +240,44 @@ func TestFleet(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "9 passed through") || !strings.Contains(r.stderr, "1 alerts added") {
 		t.Errorf("the aggregator's flush log does not say 9 passed through and 1 alert:\n%s", lastLines(r.stderr, 10))
+	}
+}
+
+// TestRetriedChunkAlertOnce: the host flushes a brute force while the
+// Forward server is not there yet (FLB_RETRY, retried with backoff as
+// Fluent Bit does) and again once it is: the server receives every line
+// and the alert exactly once, although the chunk was observed on each
+// attempt.
+func TestRetriedChunkAlertOnce(t *testing.T) {
+	build(t)
+	var lines []string
+	for i := range 10 {
+		lines = append(lines, fmt.Sprintf("2025-06-16T08:00:%02dZ web02 sshd[%d]: Failed password for user%d from 203.0.113.61 port %d ssh2", i*5, 500+i, i, 41000+i))
+	}
+	sock := filepath.Join(t.TempDir(), "late.sock")
+	started := make(chan *fwdserver.Server, 1)
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		s, err := fwdserver.Start(fwdserver.Options{Network: "unix", Address: sock, Decode: true})
+		if err != nil {
+			t.Error(err)
+			started <- nil
+			return
+		}
+		started <- s
+	}()
+	r := runHost(t, 60*time.Second, "-p", "forward_address=unix://"+sock, "-p", "ack_timeout=2s", "-p", "time_zone=UTC",
+		"-f", writeLog(t, "brute.log", lines...), "-n", "10", "-B", "100", "-R", "-1", "-w", "1")
+	s := <-started
+	if s == nil {
+		t.FailNow()
+	}
+	defer s.Close()
+	if r.exit != 0 || r.summary["retry"] == 0 || r.summary["ok"] != 1 {
+		t.Fatalf("exit %d summary %v: want retries, then the chunk OK\n%s", r.exit, r.summary, r.stderr)
+	}
+	records, alerts := splitAlerts(s.Events())
+	if len(records) != 10 || len(alerts) != 1 || path(alerts[0].Body, "event", "code") != "CORR-0001" {
+		t.Errorf("%d records and %d alerts downstream after %d retries, want 10 and CORR-0001 once", len(records), len(alerts), r.summary["retry"])
 	}
 }
