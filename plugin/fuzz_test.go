@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/sshenrich/sshenrich/plugin/chunk"
@@ -21,13 +22,31 @@ func FuzzEnrichChunk(f *testing.F) {
 	f.Add(event(f, map[string]any{"message": "Invalid user x from 192.0.2.1 port 22", "host": "h", "pri": "38", "ident": "sshd", "pid": "9",
 		"event": map[string]any{"code": "x"}, "user": 7, "log": "2024-06-16T07:37:30Z h sshd[9]: y"}, map[string]any{"sshenrich": "0123456789abcdef"}))
 	f.Add(event(f, map[string]any{"log": "x", "sshenrich": map[string]any{}}, map[string]any{"sshenrich": enrich.RunMark()}))
+	// Records enriched elsewhere (the aggregator path), ECS and flat, and
+	// a brute force that raises an alert.
+	f.Add(event(f, map[string]any{"message": "m", "event": map[string]any{"kind": "event", "code": "SSHD-0032", "outcome": "failure"},
+		"source": map[string]any{"ip": "203.0.113.9", "port": 7}, "user": map[string]any{"name": "u"}, "host": map[string]any{"hostname": 3},
+		"sshenrich": map[string]any{"auth_method": "password", "invalid_user": true, "repeat": "true"}}, map[string]any{"sshenrich": "0123456789abcdef"}))
+	f.Add(event(f, map[string]any{"event_code": "SSHD-0032", "event_kind": "alert", "source_ip": []byte{0xff}, "process_pid": -1,
+		"sshenrich_family": "openssh"}, map[string]any{"sshenrich": "0123456789abcdef"}))
+	var brute []byte
+	for i := range 8 {
+		brute = append(brute, event(f, map[string]any{"log": fmt.Sprintf("2025-06-16T07:00:%02dZ h sshd[%d]: Failed password for u%d from 203.0.113.5 port %d ssh2", i, i, i, i)}, nil)...)
+	}
+	f.Add(brute)
 	w := testWorker(f, nil)
 	var caught any
 	recovered = func(r any) { caught = r }
 	defer func() { recovered = nil }()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		caught = nil
+		w.e.Begin()
 		res := w.enrichChunk(data, "ssh.raw", quietLog)
+		if len(data)%2 == 0 { // delivered, or retried
+			w.e.Commit()
+		} else {
+			w.e.Abort()
+		}
 		if caught != nil {
 			t.Fatalf("panic in the flush path: %v", caught)
 		}
