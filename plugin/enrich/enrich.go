@@ -115,7 +115,6 @@ func New(cat *rules.Catalog, opts Options) *Enricher {
 		x:     record.New(cat, opts.Record),
 		style: opts.Record.Style,
 		full:  opts.Record.Detail == record.DetailFull,
-		ids:   newIDs(),
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"hash"
 
 	"github.com/sshenrich/sshenrich/plugin/chunk"
 )
@@ -32,15 +31,14 @@ const idDomain = "sshenrich event.id v1\x00"
 // arm64, and collision-resistant even against log lines written to
 // collide (a user name is the attacker's to choose; a colliding id would
 // let one record overwrite another in an index). 128 bits make an
-// accidental collision among 10^12 records about 10^-15 likely.
+// accidental collision among 10^12 records about 10^-15 likely. It
+// costs about 60 ns per 64 bytes hashed (BenchmarkEventID). The zero
+// value is ready for use.
 type ids struct {
-	h    hash.Hash
-	head []byte
+	buf  []byte            // what is hashed
 	base [sha256.Size]byte // the hash of the current input event
 	text [IDLen]byte
 }
-
-func newIDs() ids { return ids{h: sha256.New()} }
 
 // hashEvent hashes the input event ev, flushed under tag.
 func (x *ids) hashEvent(tag []byte, ev *chunk.Event) {
@@ -49,18 +47,16 @@ func (x *ids) hashEvent(tag []byte, ev *chunk.Event) {
 		// An empty metadata map says what a v1 event's lack of one says.
 		meta = nil
 	}
-	x.head = append(x.head[:0], idDomain...)
-	x.head = binary.AppendUvarint(x.head, uint64(len(tag)))
-	x.head = append(x.head, tag...)
+	x.buf = append(x.buf[:0], idDomain...)
+	x.buf = binary.AppendUvarint(x.buf, uint64(len(tag)))
+	x.buf = append(x.buf, tag...)
 	// The time as numbers, however it was encoded (EventTime, integer).
-	x.head = binary.BigEndian.AppendUint64(x.head, uint64(ev.Sec))
-	x.head = binary.BigEndian.AppendUint32(x.head, uint32(ev.Nsec))
-	x.head = binary.AppendUvarint(x.head, uint64(len(meta)))
-	x.h.Reset()
-	x.h.Write(x.head) // a hash.Hash never returns an error
-	x.h.Write(meta)
-	x.h.Write(ev.Body) // last: it runs to the end, so needs no length
-	x.h.Sum(x.base[:0])
+	x.buf = binary.BigEndian.AppendUint64(x.buf, uint64(ev.Sec))
+	x.buf = binary.BigEndian.AppendUint32(x.buf, uint32(ev.Nsec))
+	x.buf = binary.AppendUvarint(x.buf, uint64(len(meta)))
+	x.buf = append(x.buf, meta...)
+	x.buf = append(x.buf, ev.Body...) // last: it runs to the end, so needs no length
+	x.base = sha256.Sum256(x.buf)
 }
 
 // line returns the id of line n of the event hashed last: n is 0 for
@@ -71,11 +67,11 @@ func (x *ids) line(n int) []byte {
 	if n > 0 {
 		// Each further line's id is derived from the event's hash, so a
 		// message of many lines is hashed once, not once per line.
-		x.head = append(x.head[:0], idDomain...)
-		x.head = append(x.head, "line\x00"...)
-		x.head = append(x.head, x.base[:]...)
-		x.head = binary.AppendUvarint(x.head, uint64(n))
-		s := sha256.Sum256(x.head)
+		x.buf = append(x.buf[:0], idDomain...)
+		x.buf = append(x.buf, "line\x00"...)
+		x.buf = append(x.buf, x.base[:]...)
+		x.buf = binary.AppendUvarint(x.buf, uint64(n))
+		s := sha256.Sum256(x.buf)
 		sum = s[:]
 	}
 	base64.RawURLEncoding.Encode(x.text[:], sum[:16])

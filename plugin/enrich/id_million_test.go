@@ -23,7 +23,7 @@ func TestEventIDMillion(t *testing.T) {
 	const n = 1_000_000
 	lines := loggen.Lines(n, 11, false)
 	distinct := len(slices.CompactFunc(slices.SortedFunc(slices.Values(slices.Clone(lines)), bytes.Compare), bytes.Equal))
-	var x ids = newIDs()
+	var x ids
 	tag := []byte("ssh.raw")
 	got := make([][IDLen]byte, 0, n)
 	var ev []byte
