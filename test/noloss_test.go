@@ -54,12 +54,12 @@ func (s *seen) record(body []byte) {
 		return
 	}
 	var id [22]byte
-	if i := bytes.Index(body, eventIDKey); i < 0 || i+len(eventIDKey)+len(id) > len(body) {
+	at := bytes.Index(body, eventIDKey)
+	if at < 0 || at+len(eventIDKey)+len(id) > len(body) {
 		s.bad.Add(1)
 		return
-	} else {
-		copy(id[:], body[i+len(eventIDKey):])
 	}
+	copy(id[:], body[at+len(eventIDKey):])
 	s.mu.Lock()
 	if s.ids == nil {
 		s.ids = make([][22]byte, noLossRecords)
