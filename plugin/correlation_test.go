@@ -79,6 +79,23 @@ func TestRetriedChunkAlertsOnce(t *testing.T) {
 	if dig(alert, "source", "ip") != "203.0.113.50" || dig(alert, "sshenrich", "count") != int8(8) || dig(alert, "sshenrich", "trigger") != "SSHD-0032" {
 		t.Errorf("alert record %v", alert)
 	}
+	// Its event.id derives from the line that raised it: another than
+	// the line's, the same on every replay of the chunk.
+	id, _ := dig(alert, "event", "id").(string)
+	if len(id) != 22 || id == dig(recs[len(recs)-2], "event", "id") {
+		t.Errorf("alert event.id %q, the line's %v", id, dig(recs[len(recs)-2], "event", "id"))
+	}
+	w := testWorker(t, nil)
+	w.e.Begin()
+	w.enrichChunk(data, "ssh.raw", quietLog)
+	w.e.Abort()
+	w.e.Begin()
+	w.enrichChunk(data, "ssh.raw", quietLog)
+	w.e.Commit()
+	replayed := decodeOut(t, w.out)
+	if got := dig(replayed[len(replayed)-1], "event", "id"); got != id {
+		t.Errorf("the replayed alert's event.id %v, the delivered one's %q", got, id)
+	}
 	if s := in.engine.Stats(); s.Alerts != 1 || s.Facts != 8 {
 		t.Errorf("after delivery: %+v", s)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"runtime/debug"
 
 	"github.com/sshenrich/sshenrich/correlate"
 	"github.com/sshenrich/sshenrich/plugin/chunk"
@@ -93,7 +92,7 @@ func (w *worker) enrichChunk(data []byte, tag string, log *logger) (res result) 
 			if recovered != nil {
 				recovered(r)
 			}
-			log.errorf("internal error while enriching (%v); re-emitting the chunk's records unchanged\n%s", r, debug.Stack())
+			log.errorf("internal error while enriching (%v); re-emitting the chunk's records unchanged; stack: %s", r, stackLine())
 			w.e.Abort() // the records go on without correlation: the engine forgets them
 			res = w.passThrough(data)
 		}

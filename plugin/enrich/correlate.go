@@ -99,8 +99,10 @@ func (e *Enricher) correlate(x *record.Event) bool {
 
 // appendAlerts appends one record per alert the last observed line
 // raised, under the line's tag, each at the time of the event that
-// raised it and with the re-emission mark.
-func (e *Enricher) appendAlerts(dst []byte, ev *chunk.Event, c *Counts) ([]byte, int) {
+// raised it and with the re-emission mark. Line nth of the input event
+// hashed last raised them: their event.id derives from its (a replay
+// of the chunk raises them again with the same ids).
+func (e *Enricher) appendAlerts(dst []byte, ev *chunk.Event, nth int, c *Counts) ([]byte, int) {
 	alerts := e.corr.out.Alerts
 	for i := range alerts {
 		a := &alerts[i]
@@ -115,7 +117,7 @@ func (e *Enricher) appendAlerts(dst []byte, ev *chunk.Event, c *Counts) ([]byte,
 		header := len(dst)
 		dst = append(dst, 0xdf, 0, 0, 0, 0) // map32, count patched below
 		e.enc.Start(dst)
-		n := e.x.WriteAlert(&e.enc, a)
+		n := e.x.WriteAlert(&e.enc, a, e.ids.alert(nth, i))
 		dst = e.enc.Buf
 		dst[header+1], dst[header+2], dst[header+3], dst[header+4] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 	}

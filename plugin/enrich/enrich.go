@@ -74,6 +74,8 @@ type Enricher struct {
 	skips   [maxMembers + 1][2]int
 	edit    chunk.HeadEdit
 	tagOurs bool
+	tag     []byte // the chunk's tag, for event.id
+	ids     ids
 	// The message member of the current record.
 	msgRank          int
 	msgKey, msgVal   []byte
@@ -133,6 +135,7 @@ func (e *Enricher) SetNow(t time.Time) { e.x.SetNow(t) }
 
 // SetTag tells the Enricher the tag of the chunk it is about to read.
 func (e *Enricher) SetTag(tag string) {
+	e.tag = append(e.tag[:0], tag...)
 	if e.opts.Tag != "" {
 		e.tagOurs = tag == e.opts.Tag
 	} else {
@@ -175,15 +178,20 @@ func (e *Enricher) Append(dst []byte, ev *chunk.Event, c *Counts) ([]byte, int) 
 			return dst, 1
 		}
 		c.Aggregated++
-		dst, n := e.appendAlerts(dst, ev, c)
+		if len(e.corr.out.Alerts) == 0 {
+			return dst, 1
+		}
+		e.ids.hashEvent(e.tag, ev) // for the alerts' event.id
+		dst, n := e.appendAlerts(dst, ev, 0, c)
 		return dst, 1 + n
 	}
+	e.ids.hashEvent(e.tag, ev)
 	if e.msgKey == nil {
-		return e.emit(dst, ev, e.x.Unclassified(record.ReasonNoMessage, &e.fields), nil, c)
+		return e.emit(dst, ev, e.x.Unclassified(record.ReasonNoMessage, &e.fields), nil, 0, c)
 	}
 	line, ok := chunk.Str(e.msgVal)
 	if !ok {
-		return e.emit(dst, ev, e.x.Unclassified(record.ReasonNotString, &e.fields), nil, c)
+		return e.emit(dst, ev, e.x.Unclassified(record.ReasonNotString, &e.fields), nil, 0, c)
 	}
 	if bytes.IndexByte(line, '\n') >= 0 && parser.IsMultiline(line) {
 		// A whole command output in one record, such as an AX switch's
@@ -194,29 +202,30 @@ func (e *Enricher) Append(dst []byte, ev *chunk.Event, c *Counts) ([]byte, int) 
 			if lines > 0 {
 				c.Records++
 			}
-			lines++
 			var k int
-			dst, k = e.emit(dst, ev, e.x.ClassifyFields(l, &e.fields), l, c)
+			dst, k = e.emit(dst, ev, e.x.ClassifyFields(l, &e.fields), l, lines, c)
+			lines++
 			n += k
 		}
 		return dst, n
 	}
-	return e.emit(dst, ev, e.x.ClassifyFields(line, &e.fields), line, c)
+	return e.emit(dst, ev, e.x.ClassifyFields(line, &e.fields), line, 0, c)
 }
 
-// emit correlates the classified event x, then writes its record and
-// the alert records it raised. It returns dst and the number of events
-// written: none for a repeated polled line under dedup drop.
-func (e *Enricher) emit(dst []byte, ev *chunk.Event, x *record.Event, line []byte, c *Counts) ([]byte, int) {
+// emit correlates the classified event x, then writes its record (line
+// nth of the input event, for its event.id) and the alert records it
+// raised. It returns dst and the number of events written: none for a
+// repeated polled line under dedup drop.
+func (e *Enricher) emit(dst []byte, ev *chunk.Event, x *record.Event, line []byte, nth int, c *Counts) ([]byte, int) {
 	if !e.correlate(x) {
 		c.Repeats++
 		return dst, 0
 	}
-	dst = e.writeRecord(dst, ev, x, line, c)
+	dst = e.writeRecord(dst, ev, x, line, nth, c)
 	if x.Corr == nil || len(e.corr.out.Alerts) == 0 {
 		return dst, 1
 	}
-	dst, n := e.appendAlerts(dst, ev, c)
+	dst, n := e.appendAlerts(dst, ev, nth, c)
 	return dst, 1 + n
 }
 
@@ -271,8 +280,9 @@ func (e *Enricher) passThrough(dst []byte, ev *chunk.Event) []byte {
 // head (with the line's time and the mark), the record's members less
 // those dropped or taken over, the line under its key when it changes,
 // and the added fields. line is the line of this record, nil when the
-// record has none.
-func (e *Enricher) writeRecord(dst []byte, ev *chunk.Event, x *record.Event, line []byte, c *Counts) []byte {
+// record has none, and nth its place among the record's lines.
+func (e *Enricher) writeRecord(dst []byte, ev *chunk.Event, x *record.Event, line []byte, nth int, c *Counts) []byte {
+	x.ID = e.ids.line(nth)
 	if x.Classified() {
 		c.Classified++
 	} else {

@@ -84,7 +84,10 @@ func (w *writer) string2(name string, v []byte) {
 //	threat     the rule's ATT&CK techniques
 //	sshenrich  family, action (or remediation), count, window, samples,
 //	           trigger (the code of the line that raised it), other group-by values
-func (x *Enricher) WriteAlert(enc Encoder, a *correlate.Alert) int {
+//
+// id, when not nil, is written as event.id (the caller derives it from
+// the line that raised the alert).
+func (x *Enricher) WriteAlert(enc Encoder, a *correlate.Alert, id []byte) int {
 	w := &x.w
 	e := a.Rule.Entry
 	ev := &x.alertEv
@@ -116,6 +119,9 @@ func (x *Enricher) WriteAlert(enc Encoder, a *correlate.Alert) int {
 	w.maskResolved()
 
 	w.open("event")
+	if id != nil {
+		w.string2("id", id)
+	}
 	w.str("kind", e.Kind)
 	w.str("code", e.Code)
 	if len(e.Categories) > 0 {

@@ -48,7 +48,7 @@ func (r *corrRun) line(line string) (fields map[string]any, alerts []map[string]
 		var j JSON
 		j.Reset()
 		j.Buf = append(j.Buf, '{')
-		r.x.WriteAlert(&j, &r.out.Alerts[i])
+		r.x.WriteAlert(&j, &r.out.Alerts[i], nil)
 		j.Buf = append(j.Buf, '}')
 		var m map[string]any
 		if err := json.Unmarshal(j.Buf, &m); err != nil {

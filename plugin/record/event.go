@@ -129,6 +129,10 @@ type Event struct {
 	// session id, inferred fields, duration, repeat mark), or nil. The
 	// caller sets it between Classify and Write; Classify clears it.
 	Corr *correlate.Output
+	// ID is written as event.id (flat: event_id); nil writes none.
+	// Classify leaves it nil: the caller that knows the input event the
+	// line came from (plugin/enrich) sets it.
+	ID []byte
 
 	invalidUTF8 bool
 }
@@ -204,7 +208,7 @@ func (x *Enricher) Classify(line []byte) *Event {
 // fields of its own.
 func (x *Enricher) ClassifyFields(line []byte, f *Fields) *Event {
 	ev := &x.ev
-	ev.Line, ev.Reason, ev.Family, ev.Corr = line, "", "", nil
+	ev.Line, ev.Reason, ev.Family, ev.Corr, ev.ID = line, "", "", nil, nil
 	ev.Fallback.reset()
 	ev.invalidUTF8 = !utf8.Valid(line)
 	x.parser.Parse(line, &ev.Env)
@@ -239,7 +243,7 @@ func (x *Enricher) ClassifyFields(line []byte, f *Fields) *Event {
 // read, so that it still gets the UNCLASSIFIED fields and a reason.
 func (x *Enricher) Unclassified(reason string, f *Fields) *Event {
 	ev := &x.ev
-	ev.Line, ev.Reason, ev.invalidUTF8, ev.Corr = nil, reason, false, nil
+	ev.Line, ev.Reason, ev.invalidUTF8, ev.Corr, ev.ID = nil, reason, false, nil, nil
 	ev.Env = parser.Envelope{PID: -1, Facility: -1, Severity: -1}
 	ev.Match = rules.Result{}
 	ev.Fallback.reset()
