@@ -48,7 +48,11 @@ type breakerLog struct {
 	events []BreakerEvent
 }
 
-func (l *breakerLog) add(ev BreakerEvent) { l.mu.Lock(); l.events = append(l.events, ev); l.mu.Unlock() }
+func (l *breakerLog) add(ev BreakerEvent) {
+	l.mu.Lock()
+	l.events = append(l.events, ev)
+	l.mu.Unlock()
+}
 
 func (l *breakerLog) all() []BreakerEvent {
 	l.mu.Lock()
