@@ -298,6 +298,7 @@ func (in *instance) flush(data []byte, tag string) (ret int) {
 	in.passed.Add(int64(res.passed))
 	if res.looped > 0 {
 		in.looped.Add(int64(res.looped))
+		in.metrics.Looped(res.looped)
 		in.warnLoop(tag)
 	}
 	if flushHook != nil {

@@ -323,7 +323,15 @@ func TestWorkerDoesNotAllocate(t *testing.T) {
 		in := mixedChunk(t, 500)
 		w.enrichChunk(in, "ssh.raw", quietLog)
 		flushed()
+		// AllocsPerRun counts the whole process's allocations, and a
+		// flush of 500 records is long enough for another goroutine (the
+		// metrics server, a timer) to allocate now and then. An allocation
+		// of the flush path shows in every measurement, so the least of
+		// three is the flush path's own.
 		allocs := testing.AllocsPerRun(5, func() { w.enrichChunk(in, "ssh.raw", quietLog); flushed() })
+		for range 2 {
+			allocs = min(allocs, testing.AllocsPerRun(5, func() { w.enrichChunk(in, "ssh.raw", quietLog); flushed() }))
+		}
 		if allocs > 0 {
 			t.Errorf("a 500-record chunk allocates %v times (metrics %v)", allocs, withMetrics)
 		}

@@ -53,6 +53,7 @@ var help = map[string]string{
 	"sshenrich_records_total":                    "Records enriched and delivered, by event.code and catalog family.",
 	"sshenrich_unclassified_total":               "Unclassified records delivered, by program (at most 64 programs per output; the rest as other).",
 	"sshenrich_records_passed_total":             "Records delivered unchanged: not a map, already enriched, or re-emitted after an internal error.",
+	"sshenrich_records_looped_total":             "Records this output re-emitted that came back to it (a Match that also matches the re-emitted tag) and were dropped.",
 	"sshenrich_flushes_total":                    "Flushes by result: ok, retry (Fluent Bit sends the chunk again) or error (a malformed chunk).",
 	"sshenrich_flush_duration_seconds":           "Time of a flush: decoding, enrichment and delivery with acks.",
 	"sshenrich_emit_errors_total":                "Deliveries that failed; each makes its flush return FLB_RETRY.",
@@ -83,7 +84,7 @@ type Output struct {
 
 	flushOK, flushRetry, flushError *vm.Counter
 	emitRetries, ackTimeouts        *vm.Counter
-	emitErrors, passed              *vm.Counter
+	emitErrors, passed, looped      *vm.Counter
 	failedFast, breakerOpened       *vm.Counter
 	breakerOpen                     *vm.Gauge
 	flushSeconds                    *vm.PrometheusHistogram
@@ -108,6 +109,7 @@ func newOutput(s *server, opts Options) *Output {
 	o.ackTimeouts = o.counter("sshenrich_ack_timeouts_total", "")
 	o.emitErrors = o.counter("sshenrich_emit_errors_total", "")
 	o.passed = o.counter("sshenrich_records_passed_total", "")
+	o.looped = o.counter("sshenrich_records_looped_total", "")
 	o.failedFast = o.counter("sshenrich_emit_failed_fast_total", "")
 	o.breakerOpened = o.counter("sshenrich_forward_breaker_opened_total", "")
 	o.breakerOpen = o.gauge("sshenrich_forward_breaker_open", "", 0)
@@ -267,6 +269,14 @@ func (o *Output) familyIndex(name string) int {
 		}
 	}
 	return len(o.families)
+}
+
+// Looped counts records that came back to the output that re-emitted
+// them and were dropped by the loop guard.
+func (o *Output) Looped(n int) {
+	if o != nil {
+		o.looped.Add(n)
+	}
 }
 
 // EmitFailed counts a delivery that failed (the flush is retried).

@@ -606,3 +606,28 @@ func BenchmarkTally(b *testing.B) {
 		}
 	})
 }
+
+// TestLooped: records dropped by the loop guard are counted, on their
+// own series, whatever the flush's result.
+func TestLooped(t *testing.T) {
+	o := register(t, "127.0.0.1:0", "o")
+	defer noServer(t)
+	defer o.Close()
+	const name = `sshenrich_records_looped_total{output="o"}`
+	series, _ := scrape(t, o.Addr())
+	if v, ok := series[name]; !ok || v != 0 {
+		t.Fatalf("before any loop: %s = %v (present %v), want 0", name, v, ok)
+	}
+	o.Looped(3)
+	o.Looped(0)
+	o.Looped(2)
+	series, _ = scrape(t, o.Addr())
+	if got := series[name]; got != 5 {
+		t.Errorf("%s = %v, want 5", name, got)
+	}
+	if got := series[`sshenrich_records_passed_total{output="o"}`]; got != 0 {
+		t.Errorf("looped records counted as passed: %v", got)
+	}
+	var nilOutput *Output
+	nilOutput.Looped(1) // metrics_listen off: no output, no panic
+}
