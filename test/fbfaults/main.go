@@ -83,6 +83,9 @@ type experiment struct {
 	// with the watchdog as the only way out.
 	fbDefaults bool
 	sinkDelay  time.Duration
+	// burst: ten times the lines, written at once: a backlog that keeps
+	// many chunks pending for sshenrich.
+	burst bool
 }
 
 func main() {
@@ -115,9 +118,11 @@ func experiments() []experiment {
 		{name: "no fault"},
 		{name: "kill -9 at 30% and 60%", faults: []fault{{0.3, "kill"}, {0.6, "kill"}}},
 		{name: "SIGTERM at 50%", faults: []fault{{0.5, "term"}}},
+		{name: "SIGTERM at 30% of a backlog", faults: []fault{{0.3, "term"}}, burst: true},
 		{name: "reload at 30%", faults: []fault{{0.3, "reload"}}},
 		{name: "reload at 50%", faults: []fault{{0.5, "reload"}}},
 		{name: "reload at 70%", faults: []fault{{0.7, "reload"}}},
+		{name: "reload at 30% of a backlog", faults: []fault{{0.3, "reload"}}, burst: true},
 		{name: "reload at 50%, FB defaults", faults: []fault{{0.5, "reload"}}, fbDefaults: true},
 		{name: "forward input paused 15s at 40%", faults: []fault{{0.4, "pause"}}, split: true},
 		{name: "slow sink (300ms per request)", sinkDelay: 300 * time.Millisecond},
@@ -250,6 +255,14 @@ func eventID(rec map[string]any) string {
 		}
 	}
 	return ""
+}
+
+// touch restarts the stall clock: a fault's own time (a long stop, a
+// restart) is no stall.
+func (s *sink) touch() {
+	s.mu.Lock()
+	s.lastNew = time.Now()
+	s.mu.Unlock()
 }
 
 func (s *sink) unique() (n int, idle time.Duration) {
@@ -442,6 +455,11 @@ func (fb *fluentBit) kill() {
 }
 
 func runExperiment(o options, e experiment, dir string) (res result, err error) {
+	rate := o.rate
+	if e.burst {
+		o.lines *= 10
+		rate = o.lines * 20 // all in the first tick
+	}
 	res.in = o.lines
 	if err := os.MkdirAll(filepath.Join(dir, "in"), 0o755); err != nil {
 		return res, err
@@ -507,7 +525,7 @@ func runExperiment(o options, e experiment, dir string) (res result, err error) 
 
 	stopWriter := make(chan struct{})
 	wrote := make(chan error, 1)
-	go func() { wrote <- writeLines(filepath.Join(dir, "in", "ssh.log"), o.lines, o.rate, stopWriter) }()
+	go func() { wrote <- writeLines(filepath.Join(dir, "in", "ssh.log"), o.lines, rate, stopWriter) }()
 	defer close(stopWriter)
 
 	for _, f := range e.faults {
@@ -547,6 +565,7 @@ func runExperiment(o options, e experiment, dir string) (res result, err error) 
 			time.Sleep(15 * time.Second)
 			down.signal(syscall.SIGCONT)
 		}
+		snk.touch()
 	}
 
 	// Every line written, then every record at the sink (or a stall).
