@@ -70,7 +70,8 @@ func (b *breaker) admit() (probe bool, err error) {
 	if !b.probing {
 		wait = "next probe in " + b.nextProbe.Sub(now).Round(time.Second).String()
 	}
-	return false, fmt.Errorf("%w: no ack since %s (%v); %s", ErrFailedFast, b.openedAt.Format(time.RFC3339), b.cause, wait)
+	// The cause is quoted, not wrapped: a fast failure is no timeout.
+	return false, fmt.Errorf("%w: no ack since %s (%s); %s", ErrFailedFast, b.openedAt.Format(time.RFC3339), b.cause.Error(), wait)
 }
 
 // done records how an admitted Emit ended. It returns the event to log

@@ -440,18 +440,19 @@ func (fb *fluentBit) stop(limit time.Duration) (time.Duration, error) {
 	start := time.Now()
 	fb.signal(syscall.SIGTERM)
 	select {
-	case <-fb.exited:
+	case werr := <-fb.exited:
+		_ = werr // the time is what is measured; lost records show at the sink
 		return time.Since(start), nil
 	case <-time.After(limit):
-		fb.signal(syscall.SIGKILL)
-		<-fb.exited
+		fb.kill()
 		return time.Since(start), fmt.Errorf("still running %s after SIGTERM: killed", limit)
 	}
 }
 
 func (fb *fluentBit) kill() {
 	fb.signal(syscall.SIGKILL)
-	<-fb.exited
+	werr := <-fb.exited
+	_ = werr // killed: its exit status says only that
 }
 
 func runExperiment(o options, e experiment, dir string) (res result, err error) {
@@ -604,8 +605,8 @@ func reload(fb *fluentBit, limit time.Duration) string {
 	}
 	what := fmt.Sprintf("hung %.0fs, killed", took.Seconds())
 	select {
-	case <-fb.exited:
-		what = fmt.Sprintf("exited after %.0fs", took.Seconds())
+	case werr := <-fb.exited:
+		what = fmt.Sprintf("exited after %.0fs (%v)", took.Seconds(), werr)
 	default:
 		fb.kill()
 	}
