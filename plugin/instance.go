@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -57,15 +58,17 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	n := int(initCount.Add(1)) - 1
 	cfg, err := config.Parse(pluginGetter{plugin}, n)
 	if err != nil {
-		log := newLogger(plugin, fmt.Sprintf("sshenrich.%d", n))
-		for _, line := range strings.Split(err.Error(), "\n") { // one log line per bad key
-			log.errorf("configuration error, not starting: %s", line)
-		}
+		// One log line per bad key.
+		newLogger(plugin, fmt.Sprintf("sshenrich.%d", n)).errorLines(configErrorPrefix, err)
 		return nil, err
 	}
 	in := &instance{cfg: cfg, log: newLogger(plugin, cfg.Name), initThread: syscall.Gettid()}
 	if err := in.start(); err != nil {
-		in.log.errorf("%v", err)
+		prefix := ""
+		if errors.As(err, new(configError)) {
+			prefix = configErrorPrefix
+		}
+		in.log.errorLines(prefix, err) // one line per problem of a rules file
 		return nil, err
 	}
 	instancesMu.Lock()
@@ -75,11 +78,29 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	return in, nil
 }
 
+const configErrorPrefix = "configuration error, not starting: "
+
+// configError is a start-up error that the configuration causes (a
+// rules file), as opposed to one of the system (an address in use).
+type configError struct{ error }
+
+func (e configError) Unwrap() error { return e.error }
+
+// eachLine puts prefix before each line of err: a rules file's problems
+// come one a line, each naming its file and line.
+func eachLine(prefix string, err error) error {
+	lines := strings.Split(strings.TrimRight(err.Error(), "\n"), "\n")
+	for i := range lines {
+		lines[i] = prefix + lines[i]
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
 // start loads the catalog and sets up the emitter and the metrics.
 func (in *instance) start() error {
 	cat, err := rules.Load(in.cfg.RulesFiles...)
 	if err != nil {
-		return fmt.Errorf("rules_file: %w", err)
+		return configError{eachLine("rules_file: ", err)}
 	}
 	loaded := time.Now()
 	in.cat = cat

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"runtime/debug"
 
 	"github.com/sshenrich/sshenrich/plugin/chunk"
 	"github.com/sshenrich/sshenrich/plugin/config"
@@ -88,7 +87,7 @@ func (w *worker) enrichChunk(data []byte, tag string, log *logger) (res result) 
 			if recovered != nil {
 				recovered(r)
 			}
-			log.errorf("internal error while enriching (%v); re-emitting the chunk's records unchanged\n%s", r, debug.Stack())
+			log.errorf("internal error while enriching (%v); re-emitting the chunk's records unchanged; stack: %s", r, stackLine())
 			res = w.passThrough(data)
 		}
 	}()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/sshenrich/sshenrich/plugin/config"
 	"github.com/sshenrich/sshenrich/plugin/enrich"
 	pmetrics "github.com/sshenrich/sshenrich/plugin/metrics"
+	"github.com/sshenrich/sshenrich/plugin/record"
 	"github.com/sshenrich/sshenrich/rules"
 	"github.com/sshenrich/sshenrich/test/loggen"
 )
@@ -574,6 +576,48 @@ func TestWorkerTimeFromLog(t *testing.T) {
 			if marked != (conf["emit"] != "stdout") {
 				t.Errorf("%v: marked %v", conf, marked)
 			}
+		}
+	}
+}
+
+// TestWorkerEventIDAcrossWorkers: a chunk replayed to another worker,
+// whole or cut in three, gives every record the id it had the first
+// time; a chunk of another tag gives others.
+func TestWorkerEventIDAcrossWorkers(t *testing.T) {
+	ids := func(w *worker, tag string, chunks ...[]byte) []string {
+		var out []string
+		for _, c := range chunks {
+			res := w.enrichChunk(c, tag, quietLog)
+			if res.err != nil {
+				t.Fatal(res.err)
+			}
+			for _, r := range decodeOut(t, w.out) {
+				id, _ := dig(r, "event", "id").(string)
+				if w.cfg.Style != record.StyleECS {
+					id, _ = r["event_id"].(string)
+				}
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	var events [][]byte
+	for _, l := range loggen.Lines(300, 3, false) {
+		events = append(events, event(t, map[string]any{"log": string(l)}, nil))
+	}
+	whole := bytes.Join(events, nil)
+	ref := ids(testWorker(t, nil), "ssh.raw", whole)
+	if len(ref) != len(events) || len(ref[0]) != enrich.IDLen {
+		t.Fatalf("%d ids for %d records: %v", len(ref), len(events), ref[:1])
+	}
+	cut := [][]byte{bytes.Join(events[:17], nil), bytes.Join(events[17:200], nil), bytes.Join(events[200:], nil)}
+	other := testWorker(t, map[string]string{"output_style": "flat", "max_payload_size": "4096"})
+	if got := ids(other, "ssh.raw", cut...); !slices.Equal(got, ref) {
+		t.Errorf("another worker, the chunk cut in three: ids differ")
+	}
+	for i, id := range ids(other, "ssh.other", whole) {
+		if id == ref[i] {
+			t.Fatalf("record %d has the same id under another tag", i)
 		}
 	}
 }

@@ -279,8 +279,10 @@ func TestPanicSafety(t *testing.T) {
 					t.Errorf("return %s, want %d", r[1], tt.ret)
 				}
 			}
-			if !strings.Contains(string(out), tt.log) || !strings.Contains(string(out), "goroutine") {
-				t.Errorf("log lacks %q and a stack:\n%s", tt.log, out)
+			// The error, its reason and the stack are one log line.
+			checkLogLines(t, string(out))
+			if line := logLineWith(string(out), tt.log); !strings.Contains(line, "test: panic") || !strings.Contains(line, "; stack: main.") {
+				t.Errorf("no log line holds %q, the panic and a stack:\n%s", tt.log, out)
 			}
 			s.WaitCount(int64(2*tt.records), 2*time.Second)
 			if s.Count() != int64(2*tt.records) {

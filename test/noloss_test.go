@@ -20,14 +20,21 @@ import (
 // noLossRecords is how many numbered records each run sends.
 const noLossRecords = 1_000_000
 
-// seen counts arrivals by sequence number.
+// seen counts arrivals by sequence number, and holds each number's
+// event.id: every copy a retry re-emits must carry the id of the first.
 type seen struct {
-	mu     sync.Mutex
-	bits   []uint64
-	unique int
-	dups   int
-	bad    atomic.Int64
+	mu       sync.Mutex
+	bits     []uint64
+	ids      [][22]byte
+	unique   int
+	dups     int
+	idDiffer int // copies whose event.id is not the first copy's
+	bad      atomic.Int64
 }
+
+// eventIDKey is the msgpack of the key "id" and the header of a string
+// of 22 bytes: only event.id has both in these records.
+var eventIDKey = []byte{0xa2, 'i', 'd', 0xb6}
 
 func (s *seen) record(body []byte) {
 	// The line reads "... Invalid user u<seq> from ...".
@@ -46,13 +53,27 @@ func (s *seen) record(body []byte) {
 		s.bad.Add(1)
 		return
 	}
+	var id [22]byte
+	at := bytes.Index(body, eventIDKey)
+	if at < 0 || at+len(eventIDKey)+len(id) > len(body) {
+		s.bad.Add(1)
+		return
+	}
+	copy(id[:], body[at+len(eventIDKey):])
 	s.mu.Lock()
+	if s.ids == nil {
+		s.ids = make([][22]byte, noLossRecords)
+	}
 	w, b := n/64, uint64(1)<<(n%64)
 	if s.bits[w]&b != 0 {
 		s.dups++
+		if s.ids[n] != id {
+			s.idDiffer++
+		}
 	} else {
 		s.bits[w] |= b
 		s.unique++
+		s.ids[n] = id
 	}
 	s.mu.Unlock()
 }
@@ -145,13 +166,16 @@ func runNoLoss(t *testing.T, workers int) {
 	}
 	summary := summaryRE.FindStringSubmatch(stderr.String())
 	if got.bad.Load() != 0 {
-		t.Errorf("%d records without a sequence number", got.bad.Load())
+		t.Errorf("%d records without a sequence number or an event.id", got.bad.Load())
 	}
 	lost := noLossRecords - got.unique
 	fmt.Printf("noloss: sent=%d received_unique=%d lost=%d duplicates=%d\n", noLossRecords, got.unique, lost, got.dups)
 	t.Logf("%d flushing threads, %s, %d server kills, %d ack holds, host summary %v", workers, elapsed.Round(time.Millisecond), kills, holds, summary[1:])
 	if lost != 0 {
 		t.Errorf("%d records lost", lost)
+	}
+	if got.idDiffer != 0 {
+		t.Errorf("%d of %d copies re-emitted after a retry carry another event.id than the first (a backend could not drop them)", got.idDiffer, got.dups)
 	}
 	if kills == 0 || holds == 0 {
 		t.Errorf("the downstream was not disturbed (kills %d, holds %d)", kills, holds)

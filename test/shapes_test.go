@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // The records Fluent Bit's inputs and parsers make of sshd lines, as
@@ -56,7 +59,7 @@ func TestInputShapesEndToEnd(t *testing.T) {
 	var chunkData []byte
 	var jsonLines []string
 	for _, sh := range inputShapes {
-		chunkData = append(chunkData, v2(eventTime(sec, nsec), mp(map[string]any{}), mp(sh.body))...)
+		chunkData = append(chunkData, v2(eventTime(sec, nsec), mp(map[string]any{}), packedLikeFluentBit(t, sh.body))...)
 		rec := map[string]any{"date": json.Number(fmt.Sprintf("%d.%09d", sec, nsec))}
 		for k, v := range sh.body {
 			rec[k] = v
@@ -106,7 +109,8 @@ func TestInputShapesEndToEnd(t *testing.T) {
 				}
 				fromHost = append(fromHost, h)
 			}
-			cli := exec.Command(artifacts.cli, append(append([]string{"enrich", "--input", "json", "--tz", "UTC"}, variant.flags...), in)...)
+			// With the chunk's tag, the CLI derives the plugin's event.id.
+			cli := exec.Command(artifacts.cli, append(append([]string{"enrich", "--input", "json", "--tz", "UTC", "--tag", "ssh.raw"}, variant.flags...), in)...)
 			out, err := cli.Output()
 			if err != nil {
 				t.Fatalf("CLI: %v", err)
@@ -125,9 +129,12 @@ func TestInputShapesEndToEnd(t *testing.T) {
 			flat := strings.Contains(variant.name, "flat")
 			for i, sh := range inputShapes {
 				got, cliRec := fromHost[i].Record, fromCLI[i]
-				code := path(got, "event", "code")
+				code, id := path(got, "event", "code"), path(got, "event", "id")
 				if flat {
-					code = got["event_code"]
+					code, id = got["event_code"], got["event_id"]
+				}
+				if s, _ := id.(string); len(s) != 22 {
+					t.Errorf("%s: event.id %v, want 22 characters", sh.name, id)
 				}
 				if want := sh.code; want != "" && code != want {
 					t.Errorf("%s: event.code %v, want %s", sh.name, code, want)
@@ -165,6 +172,21 @@ func TestInputShapesEndToEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// packedLikeFluentBit packs a record as Fluent Bit's packer does (the
+// shortest forms), with its keys in the order json.Marshal writes them,
+// so that the CLI, reading the JSON, hashes the same bytes for event.id.
+func packedLikeFluentBit(t *testing.T, body map[string]any) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	enc := msgpack.NewEncoder(&b)
+	enc.SetSortMapKeys(true)
+	enc.UseCompactInts(true)
+	if err := enc.Encode(body); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 // unmarshalNumbers decodes JSON keeping numbers as written.

@@ -29,6 +29,7 @@ type enrichOptions struct {
 	messageKey       string
 	keepEnvelopeKeys bool
 	timeFromLog      bool
+	tag              string
 }
 
 // stream enriches one input, named in error messages.
@@ -53,6 +54,7 @@ func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.eventOriginal, "event-original", false, "also write the line as event.original (the plugin's event_original)")
 	fs.StringVar(&o.messageKey, "message-key", "log", "--input json: key holding the line; message and MESSAGE are tried after it (the plugin's message_key)")
 	fs.BoolVar(&o.keepEnvelopeKeys, "keep-envelope-keys", false, "--input json: keep host, ident, pid, pri and the systemd keys once their values are in ECS places (the plugin's keep_envelope_keys)")
+	fs.StringVar(&o.tag, "tag", "", "--input json: the tag the records had in Fluent Bit; event.id is derived from it, so with it the ids are the plugin's")
 	fs.BoolVar(&o.timeFromLog, "time-from-log", true, "--input json: write the line's own time as date when the line writes a whole date (the plugin's time_from_log)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -220,8 +222,15 @@ func TestLinesAreMessageRecords(t *testing.T) {
 				t.Fatalf("%s: %d records from lines, %d from JSON", s, len(a), len(b))
 			}
 			for i := range a {
-				// The JSON mode also writes the event time a dated line gives.
+				// The JSON mode also writes the event time a dated line
+				// gives, and event.id, which identifies an input event:
+				// a plain line has no event time or tag to derive it from.
 				delete(b[i], "date")
+				if ev, _ := b[i]["event"].(map[string]any); ev == nil || len(fmt.Sprint(ev["id"])) != 22 {
+					t.Errorf("%s record %d: from JSON, no event.id of 22 characters: %v", filepath.Base(s), i+1, b[i]["event"])
+				} else {
+					delete(ev, "id")
+				}
 				if !reflect.DeepEqual(a[i], b[i]) {
 					ja, _ := json.Marshal(a[i])
 					jb, _ := json.Marshal(b[i])
@@ -258,4 +267,31 @@ func dotted(m map[string]any, path string) any {
 		v = mm[k]
 	}
 	return v
+}
+
+// TestRecordFromJSONPacksShortest: records are packed as Fluent Bit's
+// packer packs them, in the shortest forms, so that the CLI hashes the
+// plugin's bytes for event.id.
+func TestRecordFromJSONPacksShortest(t *testing.T) {
+	var sixteen []string
+	for i := range 16 {
+		sixteen = append(sixteen, fmt.Sprintf(`"k%x":%d`, i, i))
+	}
+	for _, c := range []struct {
+		json string
+		want []byte
+	}{
+		{`{"a":1,"b":[1,-2],"c":{"d":200}}`, []byte{0x83, 0xa1, 'a', 1, 0xa1, 'b', 0x92, 1, 0xfe, 0xa1, 'c', 0x81, 0xa1, 'd', 0xcc, 200}},
+		{`{"p":4409,"n":-200,"u":70000,"e":{},"l":[]}`, []byte{0x85, 0xa1, 'p', 0xcd, 0x11, 0x39, 0xa1, 'n', 0xd1, 0xff, 0x38, 0xa1, 'u', 0xce, 0, 1, 0x11, 0x70,
+			0xa1, 'e', 0x80, 0xa1, 'l', 0x90}},
+	} {
+		got, _, _, _, err := recordFromJSON(nil, []byte(c.json))
+		if err != nil || !bytes.Equal(got, c.want) {
+			t.Errorf("%s: % x (%v), want % x", c.json, got, err, c.want)
+		}
+	}
+	got, _, _, _, err := recordFromJSON(nil, []byte("{"+strings.Join(sixteen, ",")+"}"))
+	if err != nil || len(got) < 3 || got[0] != 0xde || got[1] != 0 || got[2] != 16 || len(got) != 3+16*4 {
+		t.Errorf("16 members: % x (%v)", got, err)
+	}
 }

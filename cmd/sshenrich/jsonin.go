@@ -53,6 +53,7 @@ func (o *enrichOptions) jsonEnricher(out *bufio.Writer, errOut io.Writer) (*json
 		}
 	}
 	e := enrich.New(cat, enrich.Options{Record: opts, MessageKeys: keys, KeepEnvelopeKeys: o.keepEnvelopeKeys, TimeFromLog: o.timeFromLog})
+	e.SetTag(o.tag)
 	if !now.IsZero() {
 		e.SetNow(now)
 	}
@@ -191,8 +192,7 @@ func recordFromJSON(dst, line []byte) (body []byte, sec, nsec int64, dated bool,
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, 0, 0, false, errors.New("not one JSON object: more follows it on the line")
 	}
-	putUint32(dst[header+1:], n)
-	return dst, sec, nsec, dated, nil
+	return packHeader(dst, header, n, true), sec, nsec, dated, nil
 }
 
 func describeToken(tok any) string {
@@ -275,16 +275,15 @@ func appendToken(dst []byte, dec *json.Decoder, tok any, depth int) ([]byte, err
 		if _, err := dec.Token(); err != nil {
 			return nil, fmt.Errorf("not JSON: %w", err)
 		}
-		putUint32(dst[at+1:], n)
-		return dst, nil
+		return packHeader(dst, at, n, v == '{'), nil
 	case string:
 		return appendStr(dst, v), nil
 	case json.Number:
-		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil && i < 0 {
 			return record.AppendInt(dst, i), nil
 		}
 		if u, err := strconv.ParseUint(string(v), 10, 64); err == nil {
-			return append(dst, 0xcf, byte(u>>56), byte(u>>48), byte(u>>40), byte(u>>32), byte(u>>24), byte(u>>16), byte(u>>8), byte(u)), nil
+			return appendUint(dst, u), nil
 		}
 		f, err := v.Float64()
 		if err != nil {
@@ -307,6 +306,45 @@ func appendStr(b []byte, s string) []byte {
 	return append(record.AppendStrHeader(b, len(s)), s...)
 }
 
-func putUint32(b []byte, n int) {
-	b[0], b[1], b[2], b[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+// The record is packed as Fluent Bit's packer (msgpack-c) packs it, in
+// the fewest bytes, so that a record read back from Fluent Bit's JSON
+// output is, byte for byte, the msgpack the plugin was given, and gets
+// the plugin's event.id (which hashes those bytes).
+
+// packHeader writes the header of the map (or array) of n members whose
+// 5 bytes were reserved at at, in its shortest form, moving what
+// follows back over the bytes it does not need.
+func packHeader(dst []byte, at, n int, isMap bool) []byte {
+	var h []byte
+	switch {
+	case n < 16 && isMap:
+		h = []byte{0x80 | byte(n)}
+	case n < 16:
+		h = []byte{0x90 | byte(n)}
+	case n <= math.MaxUint16 && isMap:
+		h = []byte{0xde, byte(n >> 8), byte(n)}
+	case n <= math.MaxUint16:
+		h = []byte{0xdc, byte(n >> 8), byte(n)}
+	default:
+		dst[at+1], dst[at+2], dst[at+3], dst[at+4] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+		return dst
+	}
+	copy(dst[at:], h)
+	return append(dst[:at+len(h)], dst[at+5:]...)
+}
+
+// appendUint packs a non-negative integer as msgpack-c does: a positive
+// fixint or the shortest unsigned form.
+func appendUint(b []byte, u uint64) []byte {
+	switch {
+	case u < 128:
+		return append(b, byte(u))
+	case u <= math.MaxUint8:
+		return append(b, 0xcc, byte(u))
+	case u <= math.MaxUint16:
+		return append(b, 0xcd, byte(u>>8), byte(u))
+	case u <= math.MaxUint32:
+		return append(b, 0xce, byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
+	}
+	return append(b, 0xcf, byte(u>>56), byte(u>>48), byte(u>>40), byte(u>>32), byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
 }

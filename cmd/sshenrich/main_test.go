@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -295,4 +296,37 @@ func deletePath(m map[string]any, path string) {
 		m = next
 	}
 	delete(m, parts[len(parts)-1])
+}
+
+// TestDocumentedRuleExamplesCheck: every rule file example in the README
+// and the format reference (a fenced block that starts with "code:")
+// passes `sshenrich rules check` against the built-in catalog, so that
+// an example a reader copies does not tie with a built-in template.
+func TestDocumentedRuleExamplesCheck(t *testing.T) {
+	dir := t.TempDir()
+	for _, doc := range []string{"../../README.md", "../../docs/catalog-format.md"} {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		examples := 0
+		for i, block := range strings.Split(string(data), "```")[1:] {
+			if i%2 == 1 {
+				continue // the text between two blocks
+			}
+			body := block[strings.IndexByte(block, '\n')+1:] // after the language tag
+			if !strings.HasPrefix(body, "code:") {
+				continue
+			}
+			examples++
+			file := filepath.Join(dir, fmt.Sprintf("%s-%d.rules", filepath.Base(doc), examples))
+			writeFile(t, file, body)
+			if out, stderr, err := runCLI(t, "", "rules", "check", file); err != nil {
+				t.Errorf("%s, example %d: rules check: %v\n%s%s\n%s", doc, examples, err, out, stderr, body)
+			}
+		}
+		if examples == 0 {
+			t.Errorf("%s: no rule file example found (a fenced block starting with code:)", doc)
+		}
+	}
 }

@@ -65,6 +65,8 @@ type Enricher struct {
 	skips   [maxMembers + 1][2]int
 	edit    chunk.HeadEdit
 	tagOurs bool
+	tag     []byte // the chunk's tag, for event.id
+	ids     ids
 	// The message member of the current record.
 	msgRank          int
 	msgKey, msgVal   []byte
@@ -122,6 +124,7 @@ func (e *Enricher) SetNow(t time.Time) { e.x.SetNow(t) }
 
 // SetTag tells the Enricher the tag of the chunk it is about to read.
 func (e *Enricher) SetTag(tag string) {
+	e.tag = append(e.tag[:0], tag...)
 	if e.opts.Tag != "" {
 		e.tagOurs = tag == e.opts.Tag
 	} else {
@@ -159,12 +162,13 @@ func (e *Enricher) Append(dst []byte, ev *chunk.Event, c *Counts) ([]byte, int) 
 		c.Passed++
 		return e.passThrough(dst, ev), 1
 	}
+	e.ids.hashEvent(e.tag, ev)
 	if e.msgKey == nil {
-		return e.writeRecord(dst, ev, e.x.Unclassified(record.ReasonNoMessage, &e.fields), nil, c), 1
+		return e.writeRecord(dst, ev, e.x.Unclassified(record.ReasonNoMessage, &e.fields), nil, 0, c), 1
 	}
 	line, ok := chunk.Str(e.msgVal)
 	if !ok {
-		return e.writeRecord(dst, ev, e.x.Unclassified(record.ReasonNotString, &e.fields), nil, c), 1
+		return e.writeRecord(dst, ev, e.x.Unclassified(record.ReasonNotString, &e.fields), nil, 0, c), 1
 	}
 	if bytes.IndexByte(line, '\n') >= 0 && parser.IsMultiline(line) {
 		// A whole command output in one record, such as an AX switch's
@@ -175,12 +179,12 @@ func (e *Enricher) Append(dst []byte, ev *chunk.Event, c *Counts) ([]byte, int) 
 			if n > 0 {
 				c.Records++
 			}
+			dst = e.writeRecord(dst, ev, e.x.ClassifyFields(l, &e.fields), l, n, c)
 			n++
-			dst = e.writeRecord(dst, ev, e.x.ClassifyFields(l, &e.fields), l, c)
 		}
 		return dst, n
 	}
-	return e.writeRecord(dst, ev, e.x.ClassifyFields(line, &e.fields), line, c), 1
+	return e.writeRecord(dst, ev, e.x.ClassifyFields(line, &e.fields), line, 0, c), 1
 }
 
 // read walks the record's members: the message, the envelope keys and
@@ -234,8 +238,9 @@ func (e *Enricher) passThrough(dst []byte, ev *chunk.Event) []byte {
 // head (with the line's time and the mark), the record's members less
 // those dropped or taken over, the line under its key when it changes,
 // and the added fields. line is the line of this record, nil when the
-// record has none.
-func (e *Enricher) writeRecord(dst []byte, ev *chunk.Event, x *record.Event, line []byte, c *Counts) []byte {
+// record has none, and nth its place among the record's lines.
+func (e *Enricher) writeRecord(dst []byte, ev *chunk.Event, x *record.Event, line []byte, nth int, c *Counts) []byte {
+	x.ID = e.ids.line(nth)
 	if x.Classified() {
 		c.Classified++
 	} else {

@@ -124,6 +124,10 @@ type Event struct {
 	Family string
 	// Fallback holds the address, port and user of an unclassified line.
 	Fallback Fallback
+	// ID is written as event.id (flat: event_id); nil writes none.
+	// Classify leaves it nil: the caller that knows the input event the
+	// line came from (plugin/enrich) sets it.
+	ID []byte
 
 	invalidUTF8 bool
 }
@@ -195,7 +199,7 @@ func (x *Enricher) Classify(line []byte) *Event {
 // fields of its own.
 func (x *Enricher) ClassifyFields(line []byte, f *Fields) *Event {
 	ev := &x.ev
-	ev.Line, ev.Reason, ev.Family = line, "", ""
+	ev.Line, ev.Reason, ev.Family, ev.ID = line, "", "", nil
 	ev.Fallback.reset()
 	ev.invalidUTF8 = !utf8.Valid(line)
 	x.parser.Parse(line, &ev.Env)
@@ -230,7 +234,7 @@ func (x *Enricher) ClassifyFields(line []byte, f *Fields) *Event {
 // read, so that it still gets the UNCLASSIFIED fields and a reason.
 func (x *Enricher) Unclassified(reason string, f *Fields) *Event {
 	ev := &x.ev
-	ev.Line, ev.Reason, ev.invalidUTF8 = nil, reason, false
+	ev.Line, ev.Reason, ev.invalidUTF8, ev.ID = nil, reason, false, nil
 	ev.Env = parser.Envelope{PID: -1, Facility: -1, Severity: -1}
 	ev.Match = rules.Result{}
 	ev.Fallback.reset()

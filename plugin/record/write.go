@@ -159,8 +159,11 @@ func (w *writer) eventGroup(f *fragments) {
 }
 
 // eventExtras writes the members of the event group that change from
-// record to record: when sshenrich processed it, and the line.
+// record to record: its id, when sshenrich processed it, and the line.
 func (w *writer) eventExtras() {
+	if w.ev.ID != nil {
+		w.bytes("id", w.ev.ID)
+	}
 	if !w.lean && len(w.ingested) > 0 {
 		w.str("ingested", view(w.ingested))
 	}
