@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -123,6 +124,7 @@ func (in *instance) start() error {
 		if err != nil {
 			return err
 		}
+		fw.OnBreaker(in.logBreaker)
 		in.emitter = fw
 	}
 	// Metrics last: a start that fails after binding would leave the
@@ -284,12 +286,10 @@ func (in *instance) close() {
 	}
 	in.metrics.Close() // the last output to close unbinds metrics_listen
 	instancesMu.Lock()
-	for i, x := range instances {
-		if x == in {
-			instances = append(instances[:i], instances[i+1:]...)
-			break
-		}
+	if i := slices.Index(instances, in); i >= 0 {
+		instances = slices.Delete(instances, i, i+1) // clears the freed slot: no stale reference
 	}
+	in.release()
 	if len(instances) == 0 {
 		// All exited, as before a hot reload: the next configuration's
 		// outputs are numbered from 0 again, as Fluent Bit numbers its own
@@ -356,7 +356,11 @@ func (in *instance) deliver(w *worker, data []byte, tag string, start time.Time)
 	for _, b := range w.batches {
 		if err := in.emitter.Emit(outTag, w.out[b.start:b.end], b.count); err != nil {
 			in.metrics.EmitFailed()
-			in.log.warnf("delivery failed, chunk of %d records will be retried: %v", res.records, err)
+			if failedFast(err) {
+				in.log.debugf("delivery failed fast, chunk of %d records will be retried: %v", res.records, err)
+			} else {
+				in.log.warnf("delivery failed, chunk of %d records will be retried: %v", res.records, err)
+			}
 			return output.FLB_RETRY
 		}
 	}

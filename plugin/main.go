@@ -28,13 +28,13 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret C.int) {
 	if err != nil {
 		return output.FLB_ERROR
 	}
-	output.FLBPluginSetContext(plugin, in)
+	setContext(plugin, in)
 	return output.FLB_OK
 }
 
 //export FLBPluginFlushCtx
 func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.size_t, tag *C.char) (ret C.int) {
-	in, _ := output.FLBPluginGetContext(ctx).(*instance)
+	in := instanceOf(ctx)
 	if in == nil {
 		return output.FLB_ERROR
 	}
@@ -50,11 +50,12 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.size_t, tag *C.char) (
 
 //export FLBPluginExitCtx
 func FLBPluginExitCtx(ctx unsafe.Pointer) (ret C.int) {
-	in, _ := output.FLBPluginGetContext(ctx).(*instance)
+	in := instanceOf(ctx)
 	if in == nil {
 		return output.FLB_OK
 	}
 	defer recoverTo(&ret, output.FLB_ERROR, in.log, "exit")
+	forget(ctx)
 	in.close()
 	stopProfile()
 	return output.FLB_OK

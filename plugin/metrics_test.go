@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fluent/fluent-bit-go/output"
 
@@ -84,29 +85,38 @@ func TestFlushMetrics(t *testing.T) {
 		resent = `sshenrich_emit_retries_total{output="m"}`
 		emitE  = `sshenrich_emit_errors_total{output="m"}`
 		count  = `sshenrich_flush_duration_seconds_count{output="m"}`
+		fast   = `sshenrich_emit_failed_fast_total{output="m"}`
+		open   = `sshenrich_forward_breaker_open{output="m"}`
+		opened = `sshenrich_forward_breaker_opened_total{output="m"}`
 	)
 	steps := []struct {
 		name     string
 		data     []byte
 		withhold bool
+		wait     time.Duration // before the flush
 		ret      int
 		want     map[string]float64 // totals after the step
 	}{
-		{"delivered", chunk, false, output.FLB_OK, map[string]float64{
-			sshd: 3, uncl: 3, myapp: 2, noProg: 1, passed: 1, ok: 1, retry: 0, errs: 0, ackTO: 0, resent: 0, emitE: 0, count: 1}},
-		// The pooled connection times out, is replaced once (a resend),
-		// and the new one times out too: the chunk is retried, and its
-		// records are not counted.
-		{"no ack", chunk, true, output.FLB_RETRY, map[string]float64{
-			sshd: 3, uncl: 3, myapp: 2, noProg: 1, passed: 1, ok: 1, retry: 1, errs: 0, ackTO: 2, resent: 1, emitE: 1, count: 2}},
-		{"retried and delivered", chunk, false, output.FLB_OK, map[string]float64{
-			sshd: 6, uncl: 6, myapp: 4, noProg: 2, passed: 2, ok: 2, retry: 1, errs: 0, ackTO: 2, resent: 1, emitE: 1, count: 3}},
+		{"delivered", chunk, false, 0, output.FLB_OK, map[string]float64{
+			sshd: 3, uncl: 3, myapp: 2, noProg: 1, passed: 1, ok: 1, retry: 0, errs: 0, ackTO: 0, resent: 0, emitE: 0, count: 1, fast: 0, open: 0, opened: 0}},
+		// The ack times out: the chunk is retried, its records are not
+		// counted, and the breaker opens. A timeout is not resent on a
+		// new connection (that would double the wait).
+		{"no ack", chunk, true, 0, output.FLB_RETRY, map[string]float64{
+			sshd: 3, uncl: 3, myapp: 2, noProg: 1, passed: 1, ok: 1, retry: 1, errs: 0, ackTO: 1, resent: 0, emitE: 1, count: 2, fast: 0, open: 1, opened: 1}},
+		// Before the next probe is due, the flush fails without waiting.
+		{"failed fast", chunk, false, 0, output.FLB_RETRY, map[string]float64{
+			sshd: 3, ok: 1, retry: 2, ackTO: 1, emitE: 2, count: 3, fast: 1, open: 1, opened: 1}},
+		// The probe (one ack_timeout later) is acknowledged: closed.
+		{"probe delivered", chunk, false, 600 * time.Millisecond, output.FLB_OK, map[string]float64{
+			sshd: 6, uncl: 6, myapp: 4, noProg: 2, passed: 2, ok: 2, retry: 2, errs: 0, ackTO: 1, resent: 0, emitE: 2, count: 4, fast: 1, open: 0, opened: 1}},
 		// The event before the cut is delivered and counted.
-		{"malformed", malformed, false, output.FLB_ERROR, map[string]float64{
-			sshd: 7, uncl: 6, ok: 2, retry: 1, errs: 1, count: 4}},
+		{"malformed", malformed, false, 0, output.FLB_ERROR, map[string]float64{
+			sshd: 7, uncl: 6, ok: 2, retry: 2, errs: 1, count: 5}},
 	}
 	for _, st := range steps {
 		s.WithholdAcks(st.withhold)
+		time.Sleep(st.wait)
 		if ret := in.flush(st.data, "ssh.raw"); ret != st.ret {
 			t.Fatalf("%s: flush returned %d, want %d", st.name, ret, st.ret)
 		}
@@ -120,8 +130,12 @@ func TestFlushMetrics(t *testing.T) {
 			t.Errorf("%s: +Inf bucket %v, count %v", st.name, inf, got[count])
 		}
 	}
+	m := in.metrics
 	in.close()
-	in.metrics.Close() // a second close (FLBPluginExit after ExitCtx) is harmless
+	if in.metrics != nil || in.cat != nil || in.emitter != nil {
+		t.Errorf("a closed instance still holds its metrics, catalog or emitter")
+	}
+	m.Close() // a second close (FLBPluginExit after ExitCtx) is harmless
 	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
 		t.Errorf("the endpoint still answers after the instance closed")
 	}

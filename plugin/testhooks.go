@@ -2,9 +2,12 @@
 
 package main
 
+import "C"
+
 import (
 	"os"
 	"runtime"
+	"runtime/metrics"
 )
 
 // A build for the panic-safety tests and the soak run:
@@ -21,4 +24,21 @@ func init() {
 	case "flush":
 		flushHook = func() { panic("test: panic in the flush after enriching") }
 	}
+}
+
+// SSHEnrichTestHeapLiveKB returns the Go heap that is live after two
+// GCs, in KiB: test/host calls it (when the build has it) after each
+// round's exit callbacks, so that a test sees whether a hot reload
+// leaves the exited instances' memory behind.
+//
+//export SSHEnrichTestHeapLiveKB
+func SSHEnrichTestHeapLiveKB() C.long {
+	runtime.GC()
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return -1
+	}
+	return C.long(s[0].Value.Uint64() >> 10)
 }

@@ -229,11 +229,10 @@ var panicBuild struct {
 	err  error
 }
 
-// TestPanicSafety forces panics through the sshenrich_testhooks build.
-// A panic while enriching re-emits the chunk's records unchanged and
-// returns FLB_OK; a panic elsewhere in the flush returns FLB_ERROR. The
-// host keeps running either way, and the next chunk is flushed.
-func TestPanicSafety(t *testing.T) {
+// testhooksPlugin builds the plugin with the sshenrich_testhooks tag
+// (forced panics, the heap probe) once, and returns its path.
+func testhooksPlugin(t *testing.T) string {
+	t.Helper()
 	build(t)
 	panicBuild.once.Do(func() {
 		panicBuild.path = filepath.Join(artifacts.dir, "out_sshenrich_testhooks.so")
@@ -246,6 +245,15 @@ func TestPanicSafety(t *testing.T) {
 	if panicBuild.err != nil {
 		t.Fatal(panicBuild.err)
 	}
+	return panicBuild.path
+}
+
+// TestPanicSafety forces panics through the sshenrich_testhooks build.
+// A panic while enriching re-emits the chunk's records unchanged and
+// returns FLB_OK; a panic elsewhere in the flush returns FLB_ERROR. The
+// host keeps running either way, and the next chunk is flushed.
+func TestPanicSafety(t *testing.T) {
+	testhooksPlugin(t)
 	for _, tt := range []struct {
 		where   string
 		ret     int

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sshenrich/sshenrich/plugin/config"
 	"github.com/sshenrich/sshenrich/rules"
@@ -202,6 +203,32 @@ func parseSshenrich(s *Section, lookup func(string) (string, bool), rt Runtime) 
 }
 
 // checkWiring holds one sshenrich output to the re-emit loop's rules.
+// checkStop checks the settings that bound a stop and a hot reload of a
+// pipeline whose sshenrich re-emits into its own forward input, which
+// Fluent Bit pauses at both (docs/troubleshooting.md#hot-reload): a
+// reload must keep Grace (Fluent Bit's default waits for every chunk,
+// and the one for the paused forward input never goes), and a watchdog
+// must end one that hangs anyway, after the stop's own bound.
+func checkStop(svc, out *Section, c *config.Config, get func(*Section, string) string) []error {
+	var errs []error
+	if v := get(svc, "hot_reload.ensure_thread_safety"); v == "" || flbBool(v) {
+		errs = append(errs, fmt.Errorf("%s: [SERVICE] Hot_Reload.Ensure_Thread_Safety is on (Fluent Bit's default): a hot reload then waits for every chunk, "+
+			"and one pending for sshenrich's paused forward input never goes, so the reload hangs; set it Off", out))
+	}
+	grace := 5 // Fluent Bit's default
+	if v := get(svc, "grace"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			grace = n
+		}
+	}
+	bound := grace + int((c.Forward.AckTimeout+time.Second-1)/time.Second)
+	if n, err := strconv.Atoi(get(svc, "hot_reload.timeout")); err != nil || n <= bound {
+		errs = append(errs, fmt.Errorf("%s: [SERVICE] Hot_Reload.Timeout must be more than Grace + ack_timeout (%ds), so that its watchdog ends a reload that hangs "+
+			"and not one that is stopping", out, bound))
+	}
+	return errs
+}
+
 func checkWiring(cfg *Config, out *Section, c *config.Config, lookup func(string) (string, bool)) []error {
 	var errs []error
 	fail := func(format string, a ...any) {
@@ -232,6 +259,7 @@ func checkWiring(cfg *Config, out *Section, c *config.Config, lookup func(string
 			if key := get(fw, "shared_key"); key != c.Forward.SharedKey {
 				fail("the shared key differs from the forward input's (%s): the handshake fails", fw.Where)
 			}
+			errs = append(errs, checkStop(cfg.Service(), out, c, get)...)
 		}
 	}
 	for _, in := range cfg.All("INPUT") {

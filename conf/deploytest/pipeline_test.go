@@ -41,6 +41,8 @@ const basePipeline = `[SERVICE]
     Flush             1
     Plugins_File      /etc/fb/plugins.conf
     storage.path      /var/lib/fb/storage
+    Hot_Reload.Ensure_Thread_Safety Off
+    Hot_Reload.Timeout 30
 
 [INPUT]
     Name              tail
@@ -129,6 +131,10 @@ func TestPipelineMistakes(t *testing.T) {
 		{"plugin file absent", "Plugins_File      /etc/fb/plugins.conf", "Plugins_File      /etc/fb/plugins-not-loaded.conf", "is not in the image"},
 		{"Match_Regex", "Match             ssh.*", "Match_Regex       ^ssh", "set Match"},
 		{"no Name", "    Name              stdout\n", "", "no Name"},
+		{"reload waits for every chunk", "    Hot_Reload.Ensure_Thread_Safety Off\n", "", "Hot_Reload.Ensure_Thread_Safety is on"},
+		{"reload thread safety on", "Hot_Reload.Ensure_Thread_Safety Off", "Hot_Reload.Ensure_Thread_Safety On", "the reload hangs"},
+		{"no reload watchdog", "    Hot_Reload.Timeout 30\n", "", "Hot_Reload.Timeout must be more than Grace + ack_timeout (15s)"},
+		{"watchdog shorter than a stop", "Hot_Reload.Timeout 30", "Hot_Reload.Timeout 30\n    Grace 25", "Hot_Reload.Timeout must be more than Grace + ack_timeout (35s)"},
 		{"two services", "[INPUT]\n    Name              tail", "[SERVICE]\n    Flush 2\n\n[INPUT]\n    Name              tail", "2 [SERVICE] sections"},
 	}
 	for _, tc := range cases {

@@ -153,10 +153,20 @@ func TestForwardAckProblems(t *testing.T) {
 	}
 }
 
-type countingObserver struct{ resent, timedOut atomic.Int64 }
+type countingObserver struct {
+	resent, timedOut, failedFast, opened, closed atomic.Int64
+}
 
 func (o *countingObserver) Resent()      { o.resent.Add(1) }
 func (o *countingObserver) AckTimedOut() { o.timedOut.Add(1) }
+func (o *countingObserver) FailedFast()  { o.failedFast.Add(1) }
+func (o *countingObserver) BreakerOpen(open bool) {
+	if open {
+		o.opened.Add(1)
+	} else {
+		o.closed.Add(1)
+	}
+}
 
 // TestForwardResend: a pooled connection that fails after the message
 // was written (the server closes it without an ack) is replaced once,

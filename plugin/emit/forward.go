@@ -28,26 +28,38 @@ import (
 // are pooled, one per concurrent Emit; a connection that failed is closed
 // and the next Emit dials again.
 type Forward struct {
-	cfg  config.Forward
-	tls  *tls.Config
-	idle chan *fconn
-	obs  Observer // nil: nobody listens
+	cfg       config.Forward
+	tls       *tls.Config
+	idle      chan *fconn
+	obs       Observer // nil: nobody listens
+	brk       *breaker
+	onBreaker func(BreakerEvent)
 }
 
 // Observer hears of delivery events that Emit's result does not tell,
 // for metrics.
 type Observer interface {
-	Resent()      // a pooled connection had failed; the message went again on a new one
-	AckTimedOut() // no ack arrived within ack_timeout
+	Resent()          // a pooled connection had failed; the message went again on a new one
+	AckTimedOut()     // no ack arrived within ack_timeout
+	FailedFast()      // the breaker was open: the Emit failed without trying
+	BreakerOpen(bool) // the breaker opened (true) or closed (false)
 }
 
 // Observe sets the Observer. Call it before the first Emit.
 func (f *Forward) Observe(o Observer) { f.obs = o }
 
+// OnBreaker sets a function told when the breaker opens or closes (for
+// the log). Call it before the first Emit.
+func (f *Forward) OnBreaker(fn func(BreakerEvent)) { f.onBreaker = fn }
+
+// BreakerOpen reports whether Emits currently fail fast.
+func (f *Forward) BreakerOpen() bool { return f.brk.isOpen() }
+
 // NewForward checks the TLS files and prepares the pool. It does not
 // connect: Fluent Bit may start the downstream input after this output.
 func NewForward(cfg config.Forward, maxConns int) (*Forward, error) {
-	f := &Forward{cfg: cfg, idle: make(chan *fconn, max(maxConns, 1))}
+	// A probe every ack_timeout: a stop then meets at most one probe.
+	f := &Forward{cfg: cfg, idle: make(chan *fconn, max(maxConns, 1)), brk: newBreaker(cfg.AckTimeout)}
 	if cfg.TLS.Enabled {
 		t, err := tlsConfig(cfg)
 		if err != nil {
@@ -183,8 +195,29 @@ func (c *fconn) close() { _ = c.c.Close() }
 
 // Emit sends one PackedForward message and, with require_ack, waits for
 // its ack. A pooled connection that the server closed while idle is
-// replaced once before Emit gives up.
+// replaced once before Emit gives up. While the breaker is open Emit
+// fails at once with ErrFailedFast, except for one probe at a time.
 func (f *Forward) Emit(tag string, events []byte, count int) error {
+	probe, err := f.brk.admit()
+	if err != nil {
+		if f.obs != nil {
+			f.obs.FailedFast()
+		}
+		return err
+	}
+	err = f.emit(tag, events, count)
+	if ev := f.brk.done(probe, err); ev != nil {
+		if f.obs != nil {
+			f.obs.BreakerOpen(ev.Open)
+		}
+		if f.onBreaker != nil {
+			f.onBreaker(*ev)
+		}
+	}
+	return err
+}
+
+func (f *Forward) emit(tag string, events []byte, count int) error {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := f.get()
 		if err != nil {
@@ -196,7 +229,9 @@ func (f *Forward) Emit(tag string, events []byte, count int) error {
 			return nil
 		}
 		c.close()
-		if !reused || attempt > 0 {
+		// A timeout is not a stale connection: the target let the whole
+		// ack_timeout pass, and a second wait would double the stall.
+		if !reused || attempt > 0 || isTimeout(err) {
 			return err
 		}
 		if f.obs != nil {

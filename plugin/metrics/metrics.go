@@ -59,6 +59,9 @@ var help = map[string]string{
 	"sshenrich_emit_errors_total":                "Deliveries that failed; each makes its flush return FLB_RETRY.",
 	"sshenrich_ack_timeouts_total":               "Waits for a Forward ack that ran out after ack_timeout.",
 	"sshenrich_emit_retries_total":               "Messages sent again on a new connection after the pooled one failed.",
+	"sshenrich_emit_failed_fast_total":           "Deliveries failed at once, without waiting, because the Forward target stopped acknowledging (breaker open).",
+	"sshenrich_forward_breaker_open":             "1 while the Forward target does not acknowledge and deliveries fail fast (one probe at a time), else 0.",
+	"sshenrich_forward_breaker_opened_total":     "Times the breaker opened: an ack, write or connect timeout.",
 	"sshenrich_catalog_entries":                  "Entries in the catalog in use.",
 	"sshenrich_catalog_templates":                "Message templates of the catalog's entries.",
 	"sshenrich_catalog_loaded_timestamp_seconds": "When the catalog was loaded, in Unix seconds.",
@@ -82,6 +85,8 @@ type Output struct {
 	flushOK, flushRetry, flushError *vm.Counter
 	emitRetries, ackTimeouts        *vm.Counter
 	emitErrors, passed, looped      *vm.Counter
+	failedFast, breakerOpened       *vm.Counter
+	breakerOpen                     *vm.Gauge
 	flushSeconds                    *vm.PrometheusHistogram
 
 	// What a Tally counts into; the counters are made on first use, so
@@ -107,6 +112,9 @@ func newOutput(s *server, opts Options) *Output {
 	o.emitErrors = o.counter("sshenrich_emit_errors_total", "")
 	o.passed = o.counter("sshenrich_records_passed_total", "")
 	o.looped = o.counter("sshenrich_records_looped_total", "")
+	o.failedFast = o.counter("sshenrich_emit_failed_fast_total", "")
+	o.breakerOpened = o.counter("sshenrich_forward_breaker_opened_total", "")
+	o.breakerOpen = o.gauge("sshenrich_forward_breaker_open", "", 0)
 	name := o.series("sshenrich_flush_duration_seconds", "")
 	o.flushSeconds = s.set.NewPrometheusHistogramExt(name, FlushBuckets)
 	o.names = append(o.names, name)
@@ -145,10 +153,12 @@ func (o *Output) counter(family, labels string) *vm.Counter {
 	return o.srv.set.NewCounter(name)
 }
 
-func (o *Output) gauge(family, labels string, v float64) {
+func (o *Output) gauge(family, labels string, v float64) *vm.Gauge {
 	name := o.series(family, labels)
 	o.names = append(o.names, name)
-	o.srv.set.NewGauge(name, nil).Set(v)
+	g := o.srv.set.NewGauge(name, nil)
+	g.Set(v)
+	return g
 }
 
 // lazyCounter makes the counter of an empty slot. o.mu is held.
@@ -290,6 +300,27 @@ func (o *Output) Resent() {
 func (o *Output) AckTimedOut() {
 	if o != nil {
 		o.ackTimeouts.Inc()
+	}
+}
+
+// FailedFast counts a delivery failed without trying, the breaker being
+// open (emit.Observer).
+func (o *Output) FailedFast() {
+	if o != nil {
+		o.failedFast.Inc()
+	}
+}
+
+// BreakerOpen sets the breaker's state (emit.Observer).
+func (o *Output) BreakerOpen(open bool) {
+	if o == nil {
+		return
+	}
+	if open {
+		o.breakerOpened.Inc()
+		o.breakerOpen.Set(1)
+	} else {
+		o.breakerOpen.Set(0)
 	}
 }
 

@@ -55,6 +55,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/sshenrich/sshenrich/test/fbrun"
 	"github.com/sshenrich/sshenrich/test/loggen"
 )
 
@@ -94,19 +95,7 @@ func main() {
 	flag.StringVar(&only, "only", "", "run only the pipelines whose name matches this regexp")
 	flag.Parse()
 
-	if o.fluentBit == "" {
-		o.fluentBit = os.Getenv("FLUENT_BIT")
-	}
-	if o.fluentBit == "" {
-		p, err := exec.LookPath("fluent-bit")
-		if err != nil {
-			fmt.Println("bench-fluentbit: skipped: no fluent-bit on the PATH and FLUENT_BIT is not set")
-			return
-		}
-		o.fluentBit = p
-	}
-	if st, err := os.Stat(o.fluentBit); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-		fmt.Printf("bench-fluentbit: skipped: %s is not an executable file\n", o.fluentBit)
+	if o.fluentBit = fbrun.Find("bench-fluentbit", o.fluentBit); o.fluentBit == "" {
 		return
 	}
 	if only != "" {
@@ -162,7 +151,7 @@ func run(o options) error {
 	}
 	st, _ := os.Stat(logPath)
 	fmt.Printf("fluent-bit %s (%s), %d sshd lines (%.1f MB), %d runs of each pipeline, inputs threaded %v\n",
-		fluentBitVersion(o.fluentBit), o.fluentBit, o.records, float64(st.Size())/1e6, o.runs, o.threaded)
+		fbrun.Version(o.fluentBit), o.fluentBit, o.records, float64(st.Size())/1e6, o.runs, o.threaded)
 
 	// Rounds rather than one pipeline after the other, so that a busy
 	// spell on the shared machine does not land on one pipeline only.
@@ -206,12 +195,6 @@ func writeLog(path string, n int) error {
 		err = w.Flush()
 	}
 	return errors.Join(err, f.Close())
-}
-
-func fluentBitVersion(bin string) string {
-	out, _ := exec.Command(bin, "--version").Output()
-	line, _, _ := strings.Cut(string(out), "\n")
-	return strings.TrimPrefix(strings.TrimSpace(line), "Fluent Bit ")
 }
 
 // confTemplate is the whole configuration of one run, classic format.
@@ -355,7 +338,7 @@ func runOnce(o options, p pipeline, dir, logPath string) (res result, err error)
 	defer func() {
 		stop()
 		if err != nil {
-			err = fmt.Errorf("%w\n    (config, log and output in %s; last lines of fluent-bit.log:)\n%s", err, dir, tail(fbLog, 15))
+			err = fmt.Errorf("%w\n    (config, log and output in %s; last lines of fluent-bit.log:)\n%s", err, dir, fbrun.Tail(fbLog, 15))
 		}
 	}()
 
@@ -366,7 +349,7 @@ func runOnce(o options, p pipeline, dir, logPath string) (res result, err error)
 		if readyRE.Match(b) {
 			break
 		}
-		if err := checkRunning(exited, deadline, "to start"); err != nil {
+		if err := fbrun.CheckRunning(exited, deadline, "to start"); err != nil {
 			return res, err
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -385,17 +368,17 @@ func runOnce(o options, p pipeline, dir, logPath string) (res result, err error)
 		return res, err
 	}
 	outPath := filepath.Join(out, "out.log")
-	var counter lineCounter
+	var counter fbrun.LineCounter
 	deadline = begin.Add(o.timeout)
 	for {
-		_, err := counter.count(outPath)
+		n, err := counter.Count(outPath)
 		if err != nil {
 			return res, err
 		}
-		if counter.lines-counter.alerts >= o.records {
+		if n-counter.Alerts >= o.records {
 			break
 		}
-		if err := checkRunning(exited, deadline, fmt.Sprintf("to write %d records (%d so far)", o.records, counter.lines-counter.alerts)); err != nil {
+		if err := fbrun.CheckRunning(exited, deadline, fmt.Sprintf("to write %d records (%d so far)", o.records, n-counter.Alerts)); err != nil {
 			return res, err
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -407,15 +390,15 @@ func runOnce(o options, p pipeline, dir, logPath string) (res result, err error)
 	res.wall = time.Since(begin)
 	stop()
 
-	n, err := counter.count(outPath)
+	n, err := counter.Count(outPath)
 	if err != nil {
 		return res, err
 	}
 	// sshenrich's correlation adds alert records beside the lines.
-	if n-counter.alerts != o.records {
-		return res, fmt.Errorf("%d records written (and %d alerts), want %d (duplicates?)", n-counter.alerts, counter.alerts, o.records)
+	if n-counter.Alerts != o.records {
+		return res, fmt.Errorf("%d records written (and %d alerts), want %d (duplicates?)", n-counter.Alerts, counter.Alerts, o.records)
 	}
-	res.alerts = counter.alerts
+	res.alerts = counter.Alerts
 	st, err := os.Stat(outPath)
 	if err != nil {
 		return res, err
@@ -443,68 +426,6 @@ func runOnce(o options, p pipeline, dir, logPath string) (res result, err error)
 		}
 	}
 	return res, nil
-}
-
-func checkRunning(exited chan error, deadline time.Time, what string) error {
-	select {
-	case err := <-exited:
-		exited <- err
-		return fmt.Errorf("fluent-bit exited (%w) before it managed %s", err, what)
-	default:
-	}
-	if time.Now().After(deadline) {
-		return fmt.Errorf("timed out waiting for fluent-bit %s", what)
-	}
-	return nil
-}
-
-func tail(path string, n int) string {
-	b, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return "    | " + strings.Join(lines, "\n    | ")
-}
-
-// lineCounter counts the newlines of a growing file, reading only what
-// was added since the last call.
-type lineCounter struct {
-	off    int64
-	lines  int
-	alerts int // lines that are correlation alert records
-	buf    []byte
-}
-
-func (c *lineCounter) count(path string) (int, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = f.Close() }() // read only
-	if c.buf == nil {
-		c.buf = make([]byte, 1<<20)
-	}
-	for {
-		n, err := f.ReadAt(c.buf, c.off)
-		// Whole lines only, so that an alert's mark is never cut in two.
-		whole := bytes.LastIndexByte(c.buf[:n], '\n') + 1
-		if whole == 0 && n == len(c.buf) {
-			whole = n // a line longer than the buffer
-		}
-		c.lines += bytes.Count(c.buf[:whole], []byte{'\n'})
-		c.alerts += bytes.Count(c.buf[:whole], []byte(`"kind":"alert"`))
-		c.off += int64(whole)
-		if err == io.EOF {
-			return c.lines, nil
-		}
-		if err != nil {
-			return c.lines, err
-		}
-	}
 }
 
 type thread struct {

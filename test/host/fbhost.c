@@ -39,6 +39,29 @@
  * handshake. -Y n stops routing after n messages (a loop guard for the
  * host itself); the summary then says so.
  *
+ * Faults, as Fluent Bit shows them to the plugin:
+ *
+ * -P at_ms:for_ms pauses the forward input at_ms after the flushes start,
+ *   for for_ms, as in_forward pauses under mem_buf_limit or at a stop
+ *   (plugins/in_forward/fw.c): its connections are closed, unread
+ *   messages with them, and nothing is accepted or acknowledged until it
+ *   resumes (a client can still connect into the listen backlog and
+ *   write, and then waits for an ack that does not come).
+ * -K stop_ms stops the host stop_ms after the flushes start, as SIGTERM
+ *   stops Fluent Bit (flb_engine.c, FLB_ENGINE_STOP/SHUTDOWN): every
+ *   input pauses (the forward input for good); chunks keep being flushed
+ *   and retried every second for the grace period (-G seconds, default
+ *   5, Fluent Bit's Grace). The engine hands every pending chunk to the
+ *   output workers each second, and a worker drains its queue before it
+ *   stops (flb_output_thread.c), so when the grace ends each chunk still
+ *   pending is flushed once more, one after the other on a worker, and
+ *   then stays where it is (in storage, sent at the next start). Then
+ *   the exit callbacks run. It prints
+ *     fbhost: shutdown seconds=S grace=G kept_chunks=K kept_records=R
+ *   where S runs from the stop to the end of the exit callbacks, and the
+ *   summary line ends with kept=K; the exit status is then 0 when every
+ *   chunk ended FLB_OK or was kept.
+ *
  * Usage:
  *   fbhost -s plugin.so [-N name] [-c config] [-p key=value]... [-i -p ...]
  *          [-M match]... [-f logfile | -r rawchunk]... [-n records_per_chunk]
@@ -46,7 +69,8 @@
  *          [-T tag] [-1 (v1 events)] [-R retry_limit] [-B backoff_ms]
  *          [-L log_level] [-q] [-S (print RSS every second)]
  *          [-H (hold before exit)] [-X reloads]
- *          [-F socket_path [-O downstream_file] [-Y max_routed]]
+ *          [-F socket_path [-O downstream_file] [-Y max_routed] [-P at_ms:for_ms]]
+ *          [-K stop_ms [-G grace_s]]
  *
  * -H: after the flushes of each round, before the exit calls, print
  *   "fbhost: holding round=N" and wait for a line or EOF on stdin, so
@@ -72,6 +96,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -180,6 +205,24 @@ static int nmeta;
 /* Statistics. */
 static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
 static long stat_ok, stat_retry, stat_error, stat_dropped, stat_records, stat_chunks;
+static long stat_kept, stat_kept_records;
+
+/* The stop (-K) and the grace period (-G). */
+static long stop_after_ms = -1;
+static int grace_s = 5;
+static volatile int stopping;
+static double stop_at, grace_end; /* monotonic seconds */
+static pthread_mutex_t stop_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stop_cv = PTHREAD_COND_INITIALIZER;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int grace_over(void) { return stopping && now_s() >= grace_end; }
 
 static void die(const char *fmt, ...)
 {
@@ -245,6 +288,8 @@ static int (*plugin_flush_ctx)(void *, const void *, size_t, char *);
 static int (*plugin_flush)(const void *, size_t, const char *);
 static int (*plugin_exit_ctx)(void *);
 static int (*plugin_exit)(void);
+/* Only in the plugin's sshenrich_testhooks build: the live Go heap. */
+static long (*heap_live_kb)(void);
 
 /* msgpack writing. */
 
@@ -494,6 +539,39 @@ static void sleep_ms(long ms)
     }
 }
 
+/* retry_wait waits before a retry: the backoff, cut short by a stop,
+ * after which the engine retries every second until the grace ends.
+ * A wait the grace's end cuts short is the retry already queued on the
+ * worker, which still runs once. */
+static void retry_wait(long wait)
+{
+    double until = now_s() + wait / 1e3;
+    pthread_mutex_lock(&stop_mu);
+    for (;;) {
+        double t = now_s();
+        if (stopping) {
+            double retry_at = stop_at + 1 + (long) (t - stop_at); /* the next whole second */
+            if (until > retry_at) {
+                until = retry_at;
+            }
+        }
+        if (t >= until || (stopping && t >= grace_end)) {
+            break;
+        }
+        double d = until - t;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t) d;
+        ts.tv_nsec += (long) ((d - (long) d) * 1e9);
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&stop_cv, &stop_mu, &ts);
+    }
+    pthread_mutex_unlock(&stop_mu);
+}
+
 static int flush_one(struct chunk *c)
 {
     struct flb_output_instance *ins = &instances[c->instance];
@@ -530,6 +608,15 @@ static int flush_one(struct chunk *c)
         if (ret != FLB_RETRY) {
             return ret;
         }
+        if (grace_over()) {
+            /* Its last call came after the grace: shut down with the
+             * chunk undelivered, it stays in storage. */
+            pthread_mutex_lock(&stats_mu);
+            stat_kept++;
+            stat_kept_records += c->records > 0 ? c->records : 0;
+            pthread_mutex_unlock(&stats_mu);
+            return ret;
+        }
         if (retry_limit >= 0 && attempt >= retry_limit) {
             pthread_mutex_lock(&stats_mu);
             stat_dropped++;
@@ -537,7 +624,7 @@ static int flush_one(struct chunk *c)
             return ret;
         }
         attempt++;
-        sleep_ms(wait);
+        retry_wait(wait);
         wait = wait * 2 > 5000 ? 5000 : wait * 2;
     }
 }
@@ -585,6 +672,34 @@ static long fwd_max_routed = -1;
 static long fwd_messages, fwd_records, fwd_routed;
 static int fwd_stopped, fwd_listener = -1;
 static pthread_mutex_t fwd_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Pausing (-P, and the stop): under fwd_mu. */
+static int fwd_paused;
+static pthread_cond_t fwd_cv = PTHREAD_COND_INITIALIZER;
+#define MAX_FWD_CONNS 256
+static int fwd_conns[MAX_FWD_CONNS], nfwd_conns;
+static long fwd_pause_at = -1, fwd_pause_for;
+
+/* fwd_pause closes every connection (their unread messages are lost to
+ * the server, never acknowledged) and stops accepting, as in_forward's
+ * pause callback does. */
+static void fwd_pause(void)
+{
+    pthread_mutex_lock(&fwd_mu);
+    fwd_paused = 1;
+    for (int i = 0; i < nfwd_conns; i++) {
+        shutdown(fwd_conns[i], SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&fwd_mu);
+}
+
+static void fwd_resume(void)
+{
+    pthread_mutex_lock(&fwd_mu);
+    fwd_paused = 0;
+    pthread_cond_broadcast(&fwd_cv);
+    pthread_mutex_unlock(&fwd_mu);
+}
 
 /* mp_skip returns the offset past the msgpack value at b[i], -1 when b
  * ends inside it, -2 when it is not msgpack. */
@@ -668,7 +783,8 @@ static int mp_str(const unsigned char *b, size_t i, const unsigned char **s, siz
 }
 
 /* fwd_message takes one whole Forward message: [tag, entries, options?].
- * It returns 0, or -1 for a message in_forward would refuse. */
+ * It returns 0, -1 for a message in_forward would refuse, or -2 when
+ * the ack cannot be written (the client is gone). */
 static int fwd_message(int fd, const unsigned char *m, size_t len)
 {
     unsigned c = m[0];
@@ -804,11 +920,23 @@ static int fwd_message(int fd, const unsigned char *m, size_t len)
         put(&a, ack, acklen);
         if (write(fd, a.data, a.len) != (ssize_t) a.len) {
             free(a.data);
-            return -1;
+            return -2; /* the client is gone: not a bad message */
         }
         free(a.data);
     }
     return 0;
+}
+
+static void fwd_untrack(int fd)
+{
+    pthread_mutex_lock(&fwd_mu);
+    for (int i = 0; i < nfwd_conns; i++) {
+        if (fwd_conns[i] == fd) {
+            fwd_conns[i] = fwd_conns[--nfwd_conns];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&fwd_mu);
 }
 
 static void *fwd_conn_main(void *arg)
@@ -828,8 +956,12 @@ static void *fwd_conn_main(void *arg)
             if (e == -1) {
                 break;
             }
-            if (e == -2 || fwd_message(fd, in.data + off, (size_t) e) < 0) {
-                fprintf(stderr, "fbhost: forward_in: bad message, connection closed\n");
+            int r = e == -2 ? -1 : fwd_message(fd, in.data + off, (size_t) e);
+            if (r < 0) {
+                if (r == -1) {
+                    fprintf(stderr, "fbhost: forward_in: bad message, connection closed\n");
+                }
+                fwd_untrack(fd);
                 close(fd);
                 free(in.data);
                 return NULL;
@@ -839,6 +971,7 @@ static void *fwd_conn_main(void *arg)
         memmove(in.data, in.data + off, in.len - off);
         in.len -= off;
     }
+    fwd_untrack(fd);
     close(fd);
     free(in.data);
     return NULL;
@@ -848,10 +981,24 @@ static void *fwd_accept_main(void *arg)
 {
     (void) arg;
     for (;;) {
+        pthread_mutex_lock(&fwd_mu);
+        while (fwd_paused) {
+            pthread_cond_wait(&fwd_cv, &fwd_mu); /* connections wait in the backlog */
+        }
+        pthread_mutex_unlock(&fwd_mu);
         int fd = accept(fwd_listener, NULL, NULL);
         if (fd < 0) {
             return NULL; /* the listener was shut down */
         }
+        pthread_mutex_lock(&fwd_mu);
+        if (fwd_paused || nfwd_conns == MAX_FWD_CONNS) {
+            /* Paused while accepting: as if it had not been accepted. */
+            pthread_mutex_unlock(&fwd_mu);
+            close(fd);
+            continue;
+        }
+        fwd_conns[nfwd_conns++] = fd;
+        pthread_mutex_unlock(&fwd_mu);
         pthread_t th;
         pthread_create(&th, NULL, fwd_conn_main, (void *) (intptr_t) fd);
         pthread_detach(th);
@@ -876,6 +1023,52 @@ static void fwd_start(void)
     pthread_t th;
     pthread_create(&th, NULL, fwd_accept_main, NULL);
     pthread_detach(th);
+}
+
+/* pause_main pauses the forward input for a while (-P). */
+static void *pause_main(void *arg)
+{
+    (void) arg;
+    sleep_ms(fwd_pause_at);
+    fprintf(stderr, "fbhost: forward_in paused for %ld ms\n", fwd_pause_for);
+    fwd_pause();
+    sleep_ms(fwd_pause_for);
+    if (!stopping) {
+        fwd_resume();
+        fprintf(stderr, "fbhost: forward_in resumed\n");
+    }
+    return NULL;
+}
+
+/* begin_stop stops the host as SIGTERM stops Fluent Bit. */
+static void begin_stop(void)
+{
+    pthread_mutex_lock(&stop_mu);
+    if (stopping) {
+        pthread_mutex_unlock(&stop_mu);
+        return;
+    }
+    stop_at = now_s();
+    grace_end = stop_at + grace_s;
+    stopping = 1;
+    pthread_cond_broadcast(&stop_cv);
+    pthread_mutex_unlock(&stop_mu);
+    if (fwd_path) {
+        fwd_pause(); /* flb_engine_stop_ingestion pauses every input */
+    }
+    pthread_mutex_lock(&queue_mu);
+    long left = (long) nchunks * repeat - next_chunk + (nrouted - next_routed);
+    pthread_cond_broadcast(&queue_cv);
+    pthread_mutex_unlock(&queue_mu);
+    fprintf(stderr, "fbhost: stop: grace %d s, %ld chunks not yet flushed, %d in flight\n", grace_s, left, inflight);
+}
+
+static void *stop_main(void *arg)
+{
+    (void) arg;
+    sleep_ms(stop_after_ms);
+    begin_stop();
+    return NULL;
 }
 
 /* rss_main prints the resident set size every second (-S). */
@@ -1149,7 +1342,7 @@ int main(int argc, char **argv)
     struct flb_output_instance *cur = NULL;
     int opt;
     int sample_rss = 0;
-    while ((opt = getopt(argc, argv, "s:N:c:p:if:r:n:x:w:k:m:T:1R:B:L:qSHX:M:F:O:Y:")) != -1) {
+    while ((opt = getopt(argc, argv, "s:N:c:p:if:r:n:x:w:k:m:T:1R:B:L:qSHX:M:F:O:Y:P:K:G:")) != -1) {
         switch (opt) {
         case 's': so = optarg; break;
         case 'N': plugin_name = optarg; break;
@@ -1208,15 +1401,35 @@ int main(int argc, char **argv)
         case 'F': fwd_path = optarg; break;
         case 'O': fwd_out_path = optarg; break;
         case 'Y': fwd_max_routed = atol(optarg); break;
+        case 'P':
+            if (sscanf(optarg, "%ld:%ld", &fwd_pause_at, &fwd_pause_for) != 2 || fwd_pause_at < 0 || fwd_pause_for < 0) {
+                die("-P wants at_ms:for_ms, got %s", optarg);
+            }
+            break;
+        case 'K': stop_after_ms = atol(optarg); break;
+        case 'G': grace_s = atoi(optarg); break;
         default: die("see the usage at the top of fbhost.c");
         }
     }
     if (!so) {
         die("-s plugin.so is required");
     }
+    if (stop_after_ms >= 0 && reloads > 0) {
+        die("-K (a stop) and -X (reloads) do not go together");
+    }
+    if (fwd_pause_at >= 0 && !fwd_path) {
+        die("-P pauses the forward input: it needs -F");
+    }
+    if (grace_s < 0) {
+        die("-G wants the grace in seconds, 0 or more");
+    }
     if (ninstances == 0) {
         new_instance();
     }
+
+    /* A write to a connection the peer closed fails with EPIPE instead
+     * of killing the process, as in Fluent Bit (src/flb_config.c). */
+    signal(SIGPIPE, SIG_IGN);
 
     /* Load and register, as flb_plugin_proxy_create does. */
     void *h = dlopen(so, RTLD_LAZY);
@@ -1230,6 +1443,7 @@ int main(int argc, char **argv)
     plugin_flush = (int (*)(const void *, size_t, const char *)) dlsym(h, "FLBPluginFlush");
     plugin_exit_ctx = (int (*)(void *)) dlsym(h, "FLBPluginExitCtx");
     plugin_exit = (int (*)(void)) dlsym(h, "FLBPluginExit");
+    heap_live_kb = (long (*)(void)) dlsym(h, "SSHEnrichTestHeapLiveKB");
     if (!plugin_register || !plugin_init || (!plugin_flush_ctx && !plugin_flush)) {
         die("%s lacks FLBPluginRegister, FLBPluginInit or a flush callback", so);
     }
@@ -1255,8 +1469,20 @@ int main(int argc, char **argv)
         pthread_create(&rss_thread, NULL, rss_main, NULL);
     }
     double secs = 0;
+    pthread_t timer;
+    if (fwd_pause_at >= 0) {
+        pthread_create(&timer, NULL, pause_main, NULL);
+        pthread_detach(timer);
+    }
+    if (stop_after_ms >= 0) {
+        pthread_create(&timer, NULL, stop_main, NULL);
+        pthread_detach(timer);
+    }
     for (int round = 0;; round++) {
         secs += flush_all();
+        if (stop_after_ms >= 0) {
+            begin_stop(); /* everything was flushed before the stop came */
+        }
         if (hold) {
             hold_point(round);
         }
@@ -1267,6 +1493,23 @@ int main(int argc, char **argv)
         }
         if (!plugin_exit_ctx && plugin_exit) {
             plugin_exit();
+        }
+        if (heap_live_kb) {
+            fprintf(stderr, "fbhost: round=%d exited go_heap_live_kb=%ld\n", round, heap_live_kb());
+        }
+        if (stop_after_ms >= 0) {
+            pthread_mutex_lock(&queue_mu);
+            long never = (long) nchunks * repeat - next_chunk;
+            for (long i = next_chunk; i < (long) nchunks * repeat; i++) {
+                stat_kept_records += chunks[i % nchunks].records > 0 ? chunks[i % nchunks].records : 0;
+            }
+            for (long i = next_routed; i < nrouted; i++) {
+                stat_kept_records += routed[i].records > 0 ? routed[i].records : 0;
+            }
+            stat_kept += never + (nrouted - next_routed);
+            pthread_mutex_unlock(&queue_mu);
+            fprintf(stderr, "fbhost: shutdown seconds=%.3f grace=%d kept_chunks=%ld kept_records=%ld\n", now_s() - stop_at, grace_s,
+                    stat_kept, stat_kept_records);
         }
         if (round == reloads) {
             break;
@@ -1298,7 +1541,7 @@ int main(int argc, char **argv)
         pthread_mutex_unlock(&fwd_mu);
     }
     fprintf(stderr, "fbhost: seconds=%.3f records_per_second=%.0f\n", secs, secs > 0 ? stat_records / secs : 0);
-    fprintf(stderr, "fbhost: chunks=%ld records=%ld ok=%ld retry=%ld error=%ld dropped=%ld\n", stat_chunks,
-            stat_records, stat_ok, stat_retry, stat_error, stat_dropped);
-    return stat_ok == stat_chunks ? 0 : 1;
+    fprintf(stderr, "fbhost: chunks=%ld records=%ld ok=%ld retry=%ld error=%ld dropped=%ld kept=%ld\n", stat_chunks,
+            stat_records, stat_ok, stat_retry, stat_error, stat_dropped, stat_kept);
+    return stat_ok + stat_kept == stat_chunks ? 0 : 1;
 }
