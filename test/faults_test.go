@@ -46,6 +46,9 @@ func arrivals(t *testing.T, file string, n int) (unique, dups int) {
 	t.Helper()
 	seen := make([]bool, n)
 	for _, d := range readDownstream(t, file) {
+		if path(d.body, "event", "kind") == "alert" {
+			continue // the numbered lines raise correlation alerts (user enumeration)
+		}
 		msg, _ := d.body["message"].(string)
 		m := userRE.FindStringSubmatch(msg)
 		if m == nil {
