@@ -1,6 +1,8 @@
 package test
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -89,5 +91,135 @@ func TestCoreCorrelateDoesNotAllocate(t *testing.T) {
 	}
 	if s := c.eng.Stats(); s.Facts == 0 || s.Sessions == 0 {
 		t.Errorf("the engine saw nothing: %+v", s)
+	}
+}
+
+// sessionLines is a log shaped by sessions, as a server writes it: 64
+// connections open at a time, their lines interleaved, each a
+// connection, one to four authentication attempts from its source, then
+// either a login with its PAM session and the disconnect lines or the
+// preauth close; a tenth of the sources come back for more. Unlike
+// test/loggen's mixed log, whose every line is a new pid from a random
+// port (a flood of distinct sessions), most lines here join a session
+// the engine already follows: the common path.
+func sessionLines(n int) [][]byte {
+	rng := rand.New(rand.NewPCG(7, 7))
+	type conn struct {
+		pid, port int
+		ip, user  string
+		step, n   int
+		ok        bool
+	}
+	users := []string{"root", "admin", "oracle", "test", "alice", "bob", "deploy", "git"}
+	var open []*conn
+	nextPID := 4000
+	sec := 0
+	out := make([][]byte, 0, n)
+	newConn := func() *conn {
+		nextPID++
+		ip := fmt.Sprintf("198.51.100.%d", 1+rng.IntN(250))
+		if rng.IntN(10) != 0 {
+			ip = fmt.Sprintf("203.0.%d.%d", rng.IntN(256), 1+rng.IntN(250))
+		}
+		return &conn{pid: nextPID, port: 1024 + rng.IntN(60000), ip: ip, user: users[rng.IntN(len(users))], n: 1 + rng.IntN(4), ok: rng.IntN(3) == 0}
+	}
+	for len(out) < n {
+		for len(open) < 64 {
+			open = append(open, newConn())
+		}
+		i := rng.IntN(len(open))
+		c := open[i]
+		if rng.IntN(4) == 0 {
+			sec++
+		}
+		head := fmt.Sprintf("Jun 16 %02d:%02d:%02d web01 sshd[%d]: ", sec/3600%24, sec/60%60, sec%60, c.pid)
+		var msg string
+		done := false
+		switch {
+		case c.step == 0:
+			msg = fmt.Sprintf("Connection from %s port %d on 192.0.2.11 port 22 rdomain \"\"", c.ip, c.port)
+		case c.step <= c.n && !(c.ok && c.step == c.n):
+			msg = fmt.Sprintf("Failed password for %s from %s port %d ssh2", c.user, c.ip, c.port)
+			if c.step == c.n {
+				c.step = 99 // then the preauth close
+			}
+		case c.step == 100:
+			msg = fmt.Sprintf("Connection closed by authenticating user %s %s port %d [preauth]", c.user, c.ip, c.port)
+			done = true
+		case c.step == c.n:
+			msg = fmt.Sprintf("Accepted password for %s from %s port %d ssh2", c.user, c.ip, c.port)
+		case c.step == c.n+1:
+			msg = fmt.Sprintf("pam_unix(sshd:session): session opened for user %s(uid=1000) by (uid=0)", c.user)
+		case c.step == c.n+2:
+			msg = fmt.Sprintf("Received disconnect from %s port %d:11: disconnected by user", c.ip, c.port)
+		case c.step == c.n+3:
+			msg = fmt.Sprintf("Disconnected from user %s %s port %d", c.user, c.ip, c.port)
+		default:
+			msg = fmt.Sprintf("pam_unix(sshd:session): session closed for user %s", c.user)
+			done = true
+		}
+		c.step++
+		out = append(out, []byte(head+msg))
+		if done {
+			open[i] = open[len(open)-1]
+			open = open[:len(open)-1]
+		}
+	}
+	return out
+}
+
+// BenchmarkCoreCorrelateSessions is BenchmarkCoreCorrelate on a log
+// shaped by sessions (sessionLines): the common path, most lines joining
+// a session the engine follows.
+func BenchmarkCoreCorrelateSessions(b *testing.B) {
+	lines := sessionLines(100000)
+	c := newCoreCorrelate(b, correlate.DefaultConfig())
+	b.ReportAllocs()
+	b.ResetTimer()
+	done := 0
+	for done < b.N {
+		j := done % len(lines)
+		n := min(corrChunk, b.N-done, len(lines)-j)
+		tx := c.eng.Begin()
+		c.lines(tx, lines[j:j+n])
+		tx.Commit()
+		done += n
+	}
+	reportLines(b)
+}
+
+// TestSessionLinesJoin holds sessionLines to what its benchmark claims:
+// every line is classified, and the lines after a connection join its
+// session (one session id per pid, durations on the closing lines,
+// addresses inferred for the PAM lines).
+func TestSessionLinesJoin(t *testing.T) {
+	c := newCoreCorrelate(t, correlate.DefaultConfig())
+	ids := map[int]string{} // pid -> session id
+	var durations, inferred int
+	tx := c.eng.Begin()
+	for _, l := range sessionLines(20000) {
+		c.lines(tx, [][]byte{l})
+		if c.r.Code() == rules.Unclassified {
+			t.Fatalf("unclassified: %s", l)
+		}
+		pid := c.env.PID
+		id := string(c.out.SessionID)
+		if id == "" {
+			t.Fatalf("no session id: %s", l)
+		}
+		if prev, ok := ids[pid]; ok && prev != id {
+			t.Fatalf("pid %d changed session (%s, then %s): %s", pid, prev, id, l)
+		}
+		ids[pid] = id
+		if c.out.HasDuration {
+			durations++
+		}
+		if c.out.Inferred != 0 {
+			inferred++
+		}
+	}
+	tx.Commit()
+	if durations < 2000 || inferred < 1000 {
+		t.Errorf("%d lines with a duration, %d with inferred fields, in 20000 lines of %d sessions", durations, inferred, len(ids))
 	}
 }
