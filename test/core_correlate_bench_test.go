@@ -138,7 +138,7 @@ func sessionLines(n int) [][]byte {
 		switch {
 		case c.step == 0:
 			msg = fmt.Sprintf("Connection from %s port %d on 192.0.2.11 port 22 rdomain \"\"", c.ip, c.port)
-		case c.step <= c.n && !(c.ok && c.step == c.n):
+		case c.step <= c.n && (!c.ok || c.step < c.n):
 			msg = fmt.Sprintf("Failed password for %s from %s port %d ssh2", c.user, c.ip, c.port)
 			if c.step == c.n {
 				c.step = 99 // then the preauth close
