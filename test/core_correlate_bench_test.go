@@ -102,7 +102,7 @@ func TestCoreCorrelateDoesNotAllocate(t *testing.T) {
 // test/loggen's mixed log, whose every line is a new pid from a random
 // port (a flood of distinct sessions), most lines here join a session
 // the engine already follows: the common path.
-func sessionLines(n int) [][]byte {
+func sessionLines(n, sources int) [][]byte {
 	rng := rand.New(rand.NewPCG(7, 7))
 	type conn struct {
 		pid, port int
@@ -117,10 +117,8 @@ func sessionLines(n int) [][]byte {
 	out := make([][]byte, 0, n)
 	newConn := func() *conn {
 		nextPID++
-		ip := fmt.Sprintf("198.51.100.%d", 1+rng.IntN(250))
-		if rng.IntN(10) != 0 {
-			ip = fmt.Sprintf("203.0.%d.%d", rng.IntN(256), 1+rng.IntN(250))
-		}
+		src := rng.IntN(sources)
+		ip := fmt.Sprintf("203.%d.%d.%d", src>>16&255, src>>8&255, src&255)
 		return &conn{pid: nextPID, port: 1024 + rng.IntN(60000), ip: ip, user: users[rng.IntN(len(users))], n: 1 + rng.IntN(4), ok: rng.IntN(3) == 0}
 	}
 	for len(out) < n {
@@ -172,7 +170,12 @@ func sessionLines(n int) [][]byte {
 // shaped by sessions (sessionLines): the common path, most lines joining
 // a session the engine follows.
 func BenchmarkCoreCorrelateSessions(b *testing.B) {
-	lines := sessionLines(100000)
+	for _, sources := range []int{1000, 100000} {
+		b.Run(fmt.Sprintf("sources=%d", sources), func(b *testing.B) { benchCoreCorrelate(b, sessionLines(100000, sources)) })
+	}
+}
+
+func benchCoreCorrelate(b *testing.B, lines [][]byte) {
 	c := newCoreCorrelate(b, correlate.DefaultConfig())
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -197,7 +200,7 @@ func TestSessionLinesJoin(t *testing.T) {
 	ids := map[int]string{} // pid -> session id
 	var durations, inferred int
 	tx := c.eng.Begin()
-	for _, l := range sessionLines(20000) {
+	for _, l := range sessionLines(20000, 1000) {
 		c.lines(tx, [][]byte{l})
 		if c.r.Code() == rules.Unclassified {
 			t.Fatalf("unclassified: %s", l)
