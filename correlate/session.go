@@ -274,7 +274,13 @@ func (e *Engine) update(r int32, f *Fact, t int64, role rules.SessionRole) {
 	if f.BytesReceived >= 0 {
 		s.bytesReceived = f.BytesReceived
 	}
-	ss.setExp(r, max(ss.exp(r), e.sessionExp(s)))
+	// An end line shortens the session's life to the ended TTL, even
+	// after a login had lengthened it; otherwise a line only lengthens it.
+	exp := e.sessionExp(s)
+	if s.flags&sessEnded == 0 {
+		exp = max(ss.exp(r), exp)
+	}
+	ss.setExp(r, exp)
 }
 
 // report writes the session's id, the fields the line lacks, and the

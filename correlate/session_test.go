@@ -252,3 +252,32 @@ func TestSessionText(t *testing.T) {
 		t.Errorf("set refused a value that fits: used %d", s.used)
 	}
 }
+
+// TestEndedSessionExpires: an end line shortens a logged-in session's
+// life to correlation_ended_ttl (2m), though the login had lengthened it
+// to correlation_session_ttl (24h); a session that did not end keeps it.
+func TestEndedSessionExpires(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		ended bool
+	}{{"ended", true}, {"not ended", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, DefaultConfig())
+			lines := `
+				Jun 16 07:37:22 web02 sshd[4409]: Connection from 198.51.100.23 port 40222 on 192.0.2.11 port 22
+				Jun 16 07:37:26 web02 sshd[4409]: Accepted password for bob from 198.51.100.23 port 40222 ssh2
+			`
+			if tt.ended {
+				lines += "Jun 16 07:37:30 web02 sshd[4409]: Disconnected from user bob 198.51.100.23 port 40222\n"
+			}
+			// Seven minutes later: past the ended TTL, within the session TTL.
+			lines += "Jun 16 07:44:30 web02 sshd[4409]: pam_unix(sshd:session): session closed for user bob\n"
+			rs := h.run(lines)
+			last := rs[len(rs)-1]
+			joined := last.Session == rs[0].Session && last.IP == "198.51.100.23"
+			if joined == tt.ended {
+				t.Errorf("the close line 7m later: session %q (first %q), ip %q; want joined %v", last.Session, rs[0].Session, last.IP, !tt.ended)
+			}
+		})
+	}
+}
