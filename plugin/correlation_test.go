@@ -200,7 +200,9 @@ func TestWorkerCorrelation(t *testing.T) {
 		"2025-06-16T07:37:22Z web01 sshd[4409]: Connection from 198.51.100.23 port 40222 on 192.0.2.11 port 22",
 		"2025-06-16T07:37:23Z web01 sshd[4409]: Accepted password for bob from 198.51.100.23 port 40222 ssh2",
 		"2025-06-16T07:37:23Z web01 sshd[4409]: pam_unix(sshd:session): session opened for user bob(uid=1000) by (uid=0)",
-		"2025-06-16T07:40:23Z web01 sshd[4409]: pam_unix(sshd:session): session closed for user bob",
+		// Within correlation_ended_ttl (2m) of its last line: the disconnect
+		// below, with no time of its own, ended the session at the clock.
+		"2025-06-16T07:38:53Z web01 sshd[4409]: pam_unix(sshd:session): session closed for user bob",
 	}
 	var data []byte
 	data = append(data, event(t, map[string]any{"log": login[0]}, nil)...)
@@ -268,7 +270,7 @@ func TestWorkerCorrelation(t *testing.T) {
 			if get(last, "source", "ip") != "198.51.100.23" || get(last, "event", "duration") == nil {
 				t.Errorf("closing line: %v", last)
 			}
-			if d, ok := get(last, "event", "duration").(int64); !ok || time.Duration(d) != 181*time.Second {
+			if d, ok := get(last, "event", "duration").(int64); !ok || time.Duration(d) != 91*time.Second {
 				t.Errorf("duration %v (%T)", get(last, "event", "duration"), get(last, "event", "duration"))
 			}
 		})

@@ -150,9 +150,9 @@ func sessionLines(n, sources int) [][]byte {
 			msg = fmt.Sprintf("pam_unix(sshd:session): session opened for user %s(uid=1000) by (uid=0)", c.user)
 		case c.step == c.n+2:
 			msg = fmt.Sprintf("Received disconnect from %s port %d:11: disconnected by user", c.ip, c.port)
-		case c.step == c.n+3:
-			msg = fmt.Sprintf("Disconnected from user %s %s port %d", c.user, c.ip, c.port)
 		default:
+			// sshd logs the disconnect and PAM's close together.
+			out = append(out, []byte(head+fmt.Sprintf("Disconnected from user %s %s port %d", c.user, c.ip, c.port)))
 			msg = fmt.Sprintf("pam_unix(sshd:session): session closed for user %s", c.user)
 			done = true
 		}
@@ -163,7 +163,7 @@ func sessionLines(n, sources int) [][]byte {
 			open = open[:len(open)-1]
 		}
 	}
-	return out
+	return out[:n] // the last pair may have run one past
 }
 
 // BenchmarkCoreCorrelateSessions is BenchmarkCoreCorrelate on a log
