@@ -225,7 +225,7 @@ func nearest(s string, names []string, n int) []string {
 	}
 	var cs []cand
 	for _, name := range names {
-		if d := editDistance(s, name); d <= max(2, len(s)/3) {
+		if d := EditDistance(s, name); d <= max(2, len(s)/3) {
 			cs = append(cs, cand{name, d})
 		}
 	}
@@ -237,7 +237,9 @@ func nearest(s string, names []string, n int) []string {
 	return out
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, in bytes:
+// what "did you mean" suggestions rank names by, here and in the CLI.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

@@ -124,10 +124,10 @@ func (x *entryIndex) suggest(q string) []*rules.Entry {
 		switch {
 		case hasNum && ok && p == prefix && n == num:
 			score = 0
-		case editDistance(up, e.Code) <= 2:
-			score = editDistance(up, e.Code)
-		case e.Name != "" && editDistance(low, e.Name) <= 3:
-			score = editDistance(low, e.Name)
+		case rules.EditDistance(up, e.Code) <= 2:
+			score = rules.EditDistance(up, e.Code)
+		case e.Name != "" && rules.EditDistance(low, e.Name) <= 3:
+			score = rules.EditDistance(low, e.Name)
 		case len(low) >= 4 && strings.Contains(e.Name, low):
 			score = 4
 		}

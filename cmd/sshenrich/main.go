@@ -22,6 +22,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/sshenrich/sshenrich/rules"
 )
 
 func main() {
@@ -188,7 +190,7 @@ func commandNames() []string {
 func didYouMean(s string, names []string) string {
 	best, bestDist := "", 3
 	for _, n := range names {
-		if d := editDistance(strings.ToLower(s), n); d < bestDist {
+		if d := rules.EditDistance(strings.ToLower(s), n); d < bestDist {
 			best, bestDist = n, d
 		}
 	}

@@ -143,27 +143,6 @@ func writeShortUsage(w io.Writer) {
 	fmt.Fprintln(w, `Run "sshenrich help" for every command's flags.`)
 }
 
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // operandError reports operands a command cannot take, with its usage,
 // on stderr: status 2.
 func operandError(stderr io.Writer, name, format string, args ...any) error {
