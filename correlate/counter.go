@@ -147,7 +147,7 @@ func (e *Engine) countRule(r *rules.Correlation, f *Fact, t int64, out *Output) 
 			c.first = t
 		}
 	case slot <= c.head-windowSlots:
-		e.stats.late.Add(1) // older than the window the counter holds
+		e.tally.late++ // older than the window the counter holds
 		return
 	}
 	if n := &c.slots[mod(slot, windowSlots)]; *n < ^uint16(0) {
@@ -168,12 +168,12 @@ func (e *Engine) countRule(r *rules.Correlation, f *Fact, t int64, out *Output) 
 		return
 	}
 	if t < c.suppress {
-		e.stats.suppressed.Add(1)
+		e.tally.suppressed++
 		return
 	}
 	c.suppress = t + int64(r.Suppress)
 	cs.setExp(i, max(cs.exp(i), c.suppress))
-	e.stats.alerts.Add(1)
+	e.tally.alerts++
 	out.Alerts = append(out.Alerts, Alert{})
 	a := &out.Alerts[len(out.Alerts)-1]
 	a.Rule, a.Count, a.Window, a.First, a.Last, a.Trigger = r, count, r.Window, c.first, t, *f

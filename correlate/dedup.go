@@ -83,7 +83,7 @@ func (e *Engine) isRepeat(f *Fact, t int64) bool {
 	d.most = max(d.most, d.cur)
 	ds.setExp(i, exp)
 	if repeat {
-		e.stats.repeats.Add(1)
+		e.tally.repeats++
 	}
 	return repeat
 }

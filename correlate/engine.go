@@ -44,8 +44,9 @@ type Engine struct {
 	// sees the sessions that died during it as dead).
 	now   int64
 	keyer keyer
+	tally tally
+	saveT tally // the tally at Begin, for Abort
 	stats stats
-	snap  statsSnapshot
 	num   [24]byte // scratch for numbers written as group values
 }
 
@@ -133,7 +134,7 @@ func (e *Engine) Begin() Tx {
 	e.gen++
 	e.cur.Store(e.gen)
 	e.saved = e.clock
-	e.snap = e.stats.snapshot()
+	e.saveT = e.tally
 	for _, s := range e.allStores() {
 		s.begin()
 	}
@@ -170,7 +171,8 @@ func (tx Tx) Abort() {
 		s.abort()
 	}
 	e.clock = e.saved
-	e.stats.restore(&e.snap)
+	e.tally = e.saveT
+	e.stats.aborts.Add(1)
 	e.publish()
 	e.mu.Unlock()
 }
@@ -204,8 +206,8 @@ func (tx Tx) Observe(f *Fact, out *Output) {
 		return
 	}
 	e := tx.e
-	e.stats.facts.Add(1)
-	t := e.clock.observe(f.Time, &e.stats)
+	e.tally.facts++
+	t := e.clock.observe(f.Time, &e.tally)
 	e.now = max(e.clock.now, t)
 	if f.PollStart && e.cfg.Dedup != DedupOff {
 		e.pollStart(f)
@@ -346,37 +348,32 @@ type Stats struct {
 	TransactionsAbort uint64
 }
 
-type stats struct {
-	facts, alerts, suppressed, repeats, late, future, jumps, aborts atomic.Uint64
-	// Copied from the stores at the end of each transaction, so that
-	// Stats need not take the engine's lock.
-	sessions, counters, distinct, dedup                      atomic.Int64
-	sessEv, sessEx, cntEv, cntEx, dstEv, dstEx, dupEv, dupEx atomic.Uint64
-	clock                                                    atomic.Int64
-}
-
-type statsSnapshot struct {
+// tally is what the engine counts of the lines. It is changed only
+// inside a transaction, under the engine's lock, so plain integers do:
+// an atomic add per line costs more than the rest of a counter's work.
+type tally struct {
 	facts, alerts, suppressed, repeats, late, future, jumps uint64
 }
 
-func (s *stats) snapshot() statsSnapshot {
-	return statsSnapshot{s.facts.Load(), s.alerts.Load(), s.suppressed.Load(), s.repeats.Load(), s.late.Load(), s.future.Load(), s.jumps.Load()}
+// stats is the tally and the stores' figures as of the last Commit or
+// Abort, for Stats, which does not take the engine's lock.
+type stats struct {
+	facts, alerts, suppressed, repeats, late, future, jumps, aborts atomic.Uint64
+	sessions, counters, distinct, dedup                             atomic.Int64
+	sessEv, sessEx, cntEv, cntEx, dstEv, dstEx, dupEv, dupEx        atomic.Uint64
+	clock                                                           atomic.Int64
 }
 
-func (s *stats) restore(p *statsSnapshot) {
-	s.facts.Store(p.facts)
-	s.alerts.Store(p.alerts)
-	s.suppressed.Store(p.suppressed)
-	s.repeats.Store(p.repeats)
-	s.late.Store(p.late)
-	s.future.Store(p.future)
-	s.jumps.Store(p.jumps)
-	s.aborts.Add(1)
-}
-
-// publish copies the stores' figures for Stats.
+// publish copies the tally and the stores' figures for Stats.
 func (e *Engine) publish() {
-	s := &e.stats
+	s, n := &e.stats, &e.tally
+	s.facts.Store(n.facts)
+	s.alerts.Store(n.alerts)
+	s.suppressed.Store(n.suppressed)
+	s.repeats.Store(n.repeats)
+	s.late.Store(n.late)
+	s.future.Store(n.future)
+	s.jumps.Store(n.jumps)
 	s.sessions.Store(int64(e.sessions.len()))
 	s.counters.Store(int64(e.counters.len()))
 	s.distinct.Store(int64(e.seen.len()))
@@ -421,7 +418,7 @@ type clock struct {
 
 // observe returns the time of a line (the clock's for a line without
 // one) and moves the clock.
-func (c *clock) observe(t int64, s *stats) int64 {
+func (c *clock) observe(t int64, s *tally) int64 {
 	switch {
 	case t == 0:
 		return c.now
@@ -429,11 +426,11 @@ func (c *clock) observe(t int64, s *stats) int64 {
 		c.now = max(c.now, t)
 		c.ahead = 0
 	default:
-		s.future.Add(1)
+		s.future++
 		c.ahead++
 		if c.ahead >= clockConfirm {
 			c.now, c.ahead = t, 0
-			s.jumps.Add(1)
+			s.jumps++
 		}
 	}
 	return t

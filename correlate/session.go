@@ -14,6 +14,7 @@ const (
 	sessAuthed                        // an authentication succeeded
 	sessOpened                        // a login session opened
 	sessEnded                         // an end line was seen
+	sessAddrLinked                    // the session's address key leads to it
 )
 
 // Bounds of the text a session keeps.
@@ -104,17 +105,19 @@ func (e *Engine) newSession(k hkey, f *Fact, t int64) int32 {
 // one connection (privilege separation's monitor and post-auth child,
 // sshd-session and sshd-auth) as aliases of one session.
 func (e *Engine) sshSession(f *Fact, t int64, out *Output, readonly bool) {
-	ss, k, now := e.sessions, &e.keyer, e.now
+	ss, now := e.sessions, e.now
 	hasPid := f.PID >= 0
 	hasAddr := len(f.SourceIP) > 0 && f.SourcePort >= 0
 	var pidKey, addrKey hkey
 	sp, sa := int32(-1), int32(-1)
 	if hasPid {
-		pidKey = k.start(kindSSHPid).bytes(f.Host).int(int64(f.Switch)).int(int64(f.PID)).key()
+		pidKey = e.keyer.start(kindSSHPid).bytes(f.Host).int(int64(f.Switch)).int(int64(f.PID)).key()
 		sp = ss.lookup(pidKey, now)
 	}
-	if hasAddr {
-		addrKey = k.start(kindSSHAddr).bytes(f.Host).int(int64(f.Switch)).bytes(f.SourceIP).int(int64(f.SourcePort)).key()
+	// The common line, of a session found by its pid, from the address
+	// its address key was linked for, needs no second lookup.
+	if hasAddr && (sp < 0 || e.otherConnection(sp, f) || ss.recs[sp].flags&sessAddrLinked == 0) {
+		addrKey = e.sshAddrKey(f)
 		sa = ss.lookup(addrKey, now)
 	}
 	role := f.Role()
@@ -124,7 +127,10 @@ func (e *Engine) sshSession(f *Fact, t int64, out *Output, readonly bool) {
 		if sp >= 0 && e.sameConnection(sp, f, t) {
 			r = sp // the connection's second connect line
 		} else if !readonly && (hasPid || hasAddr) {
-			r = e.newSession(first(hasPid, pidKey, addrKey), f, t)
+			if !hasPid {
+				pidKey = addrKey
+			}
+			r = e.newSession(pidKey, f, t)
 		}
 	case sa >= 0 && (sp < 0 || sp != sa && e.otherConnection(sp, f)):
 		r = sa // a new pid of the connection becomes an alias below
@@ -133,21 +139,38 @@ func (e *Engine) sshSession(f *Fact, t int64, out *Output, readonly bool) {
 	case !readonly && (hasPid || hasAddr) && (role == rules.SessionAuth && f.Outcome == "success" || role == rules.SessionOpen):
 		// Authentication or a session opening without a connect line:
 		// Tectia, the AX switch, or a log that starts mid-session.
-		r = e.newSession(first(hasPid, pidKey, addrKey), f, t)
+		if !hasPid {
+			pidKey = addrKey
+		}
+		r = e.newSession(pidKey, f, t)
 	}
 	if r < 0 {
 		return
 	}
 	if !readonly {
-		if hasPid {
+		// A key that led to r already needs no link: the common case,
+		// a line of a session the engine follows.
+		if hasPid && sp != r {
 			ss.link(pidKey, r)
 		}
 		e.update(r, f, t, role)
-		if hasAddr && ss.recs[r].ip.n > 0 && bytes.Equal(ss.recs[r].get(ss.recs[r].ip), f.SourceIP) {
-			ss.link(addrKey, r)
+		s := &ss.recs[r]
+		if hasAddr && s.flags&sessAddrLinked == 0 && s.ip.n > 0 && bytes.Equal(s.get(s.ip), f.SourceIP) {
+			if addrKey == (hkey{}) {
+				addrKey = e.sshAddrKey(f)
+			}
+			if sa != r {
+				ss.link(addrKey, r)
+			}
+			ss.mut(r).flags |= sessAddrLinked
 		}
 	}
 	e.report(r, f, t, role, out)
+}
+
+// sshAddrKey is the key of an SSH line's host, source address and port.
+func (e *Engine) sshAddrKey(f *Fact) hkey {
+	return e.keyer.start(kindSSHAddr).bytes(f.Host).int(int64(f.Switch)).bytes(f.SourceIP).int(int64(f.SourcePort)).key()
 }
 
 func first(ok bool, a, b hkey) hkey {

@@ -29,24 +29,32 @@ type meta struct {
 	nkeys uint8
 }
 
-// Index slots hold a record number plus one; 0 is empty and tomb a
-// deleted slot that a probe must pass over.
-const tomb = -1
-
+// Index slots hold a record number plus one; 0 is an empty slot.
+// Deletion shifts the slots after a deleted one back (linear probing
+// without tombstones), so that a table whose keys come and go, as
+// sessions do, never fills with dead slots that every probe passes and
+// a periodic rebuild clears.
+//
+// A slot holds the key's first half and 32 bits of its second: 96 bits,
+// which two keys of a million share with odds of about 1 in 10^17, in
+// 16 bytes instead of 24. A store's lookup compares all 128 bits with
+// the keys its record lists.
 type islot struct {
-	k hkey
+	a uint64
+	b uint32
 	v int32
 }
+
+func (s *islot) is(k hkey) bool { return s.a == k.a && s.b == uint32(k.b) }
 
 type index struct {
 	slots []islot
 	live  int
-	tombs int
 }
 
 func newIndex(n int) index {
 	size := 16
-	for size*3 < n*8 {
+	for size < n*2 {
 		size <<= 1
 	}
 	return index{slots: make([]islot, size)}
@@ -59,7 +67,7 @@ func (ix *index) find(k hkey) int {
 		if s.v == 0 {
 			return -1
 		}
-		if s.v != tomb && s.k == k {
+		if s.is(k) {
 			return i
 		}
 	}
@@ -80,61 +88,59 @@ func (ix *index) set(k hkey, r int32) int32 {
 		ix.slots[i].v = r + 1
 		return prev
 	}
-	if (ix.live+ix.tombs+1)*2 > len(ix.slots) {
-		ix.rehash()
+	if (ix.live+1)*2 > len(ix.slots) {
+		ix.resize(len(ix.slots) * 2)
 	}
 	mask := len(ix.slots) - 1
-	for i := int(k.a) & mask; ; i = (i + 1) & mask {
-		s := &ix.slots[i]
-		if s.v == 0 || s.v == tomb {
-			if s.v == tomb {
-				ix.tombs--
-			}
-			s.k, s.v = k, r+1
-			ix.live++
-			return -1
-		}
+	i := int(k.a) & mask
+	for ix.slots[i].v != 0 {
+		i = (i + 1) & mask
 	}
+	ix.slots[i] = islot{a: k.a, b: uint32(k.b), v: r + 1}
+	ix.live++
+	return -1
 }
 
-// del removes k and returns its record, or -1.
+// del removes k and returns its record, or -1. The slots that follow
+// in k's run move back over the gap when the gap lies between their
+// home slot and where they are.
 func (ix *index) del(k hkey) int32 {
 	i := ix.find(k)
 	if i < 0 {
 		return -1
 	}
 	prev := ix.slots[i].v - 1
-	ix.slots[i] = islot{v: tomb}
+	mask := len(ix.slots) - 1
+	for j := (i + 1) & mask; ix.slots[j].v != 0; j = (j + 1) & mask {
+		home := int(ix.slots[j].a) & mask
+		// The slot at j may fill the gap at i unless its home lies
+		// cyclically in (i, j].
+		if (j-home)&mask >= (j-i)&mask {
+			ix.slots[i] = ix.slots[j]
+			i = j
+		}
+	}
+	ix.slots[i] = islot{}
 	ix.live--
-	ix.tombs++
 	return prev
 }
 
-// rehash rebuilds the index, twice as large when 3/8 of it holds live
-// keys; otherwise only the tombstones go. An index is at most half full
-// (live keys and tombstones), so that a probe for an absent key, the
-// common case under a flood of new sources, stays short with linear
-// probing; under eviction, where every new key leaves a tombstone, it
-// is rebuilt after at least 1/8 of its size in new keys.
-func (ix *index) rehash() {
-	size := len(ix.slots)
-	if ix.live*8 >= size*3 {
-		size *= 2
-	}
+// resize rebuilds the index with size slots. An index is at most half
+// full, so that a probe for an absent key, the common case under a
+// flood of new sources, stays short with linear probing.
+func (ix *index) resize(size int) {
 	old := ix.slots
 	ix.slots = make([]islot, size)
-	ix.live, ix.tombs = 0, 0
 	mask := size - 1
 	for _, s := range old {
-		if s.v <= 0 {
+		if s.v == 0 {
 			continue
 		}
-		i := int(s.k.a) & mask
+		i := int(s.a) & mask
 		for ix.slots[i].v != 0 {
 			i = (i + 1) & mask
 		}
 		ix.slots[i] = s
-		ix.live++
 	}
 }
 

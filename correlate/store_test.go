@@ -1,0 +1,146 @@
+package correlate
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestIndexMatchesMap drives the index with random sets and deletes of
+// keys that crowd a few home slots (long runs that wrap around the end
+// of the table, where backward-shift deletion is easiest to get wrong)
+// and checks every key against a map after each change.
+func TestIndexMatchesMap(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		homes uint64 // distinct home slots the keys hash to
+		keys  int
+	}{
+		{"spread", 1 << 20, 300},
+		{"crowded", 4, 40},
+		{"one home", 1, 25},
+		{"wrapping", 3, 60},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, uint64(tc.keys)))
+			ix := newIndex(8)
+			want := map[hkey]int32{}
+			keys := make([]hkey, tc.keys)
+			for i := range keys {
+				// Homes at the top of the table, so that runs wrap.
+				keys[i] = hkey{a: ^uint64(0) - rng.Uint64N(tc.homes), b: uint64(i + 1)}
+			}
+			for step := range 20000 {
+				k := keys[rng.IntN(len(keys))]
+				if rng.IntN(3) == 0 {
+					got, exp := ix.del(k), int32(-1)
+					if v, ok := want[k]; ok {
+						exp = v
+					}
+					delete(want, k)
+					if got != exp {
+						t.Fatalf("step %d: del returned %d, want %d", step, got, exp)
+					}
+				} else {
+					r := int32(rng.IntN(1000))
+					got, exp := ix.set(k, r), int32(-1)
+					if v, ok := want[k]; ok {
+						exp = v
+					}
+					want[k] = r
+					if got != exp {
+						t.Fatalf("step %d: set returned %d, want %d", step, got, exp)
+					}
+				}
+				if ix.live != len(want) {
+					t.Fatalf("step %d: %d live keys, want %d", step, ix.live, len(want))
+				}
+				for _, k := range keys {
+					v, ok := want[k]
+					if !ok {
+						v = -1
+					}
+					if got := ix.get(k); got != v {
+						t.Fatalf("step %d: key %x leads to %d, want %d", step, k.b, got, v)
+					}
+				}
+			}
+			if n := len(ix.slots); ix.live*2 > n {
+				t.Errorf("%d keys in %d slots: more than half full", ix.live, n)
+			}
+		})
+	}
+}
+
+// TestStoreAbortRestores: whatever a transaction does to a store
+// (inserts that reuse or evict records, links past a record's room,
+// changes), Abort gives back the same records, times and key mappings.
+func TestStoreAbortRestores(t *testing.T) {
+	type rec struct{ n int64 }
+	rng := rand.New(rand.NewPCG(3, 3))
+	s := newStore[rec](64, 8, 2)
+	keys := make([]hkey, 200)
+	for i := range keys {
+		keys[i] = hkey{a: rng.Uint64() % 512, b: uint64(i + 1)} // crowded homes
+	}
+	now := int64(1000)
+	apply := func(n int) {
+		for range n {
+			now += int64(rng.IntN(3))
+			k := keys[rng.IntN(len(keys))]
+			switch rng.IntN(4) {
+			case 0, 1:
+				r := s.insert(k, now, now+int64(rng.IntN(50)), rng.IntN(4) == 0)
+				s.mut(r).n = rng.Int64()
+			case 2:
+				if r := s.lookup(k, now); r >= 0 {
+					s.link(keys[rng.IntN(len(keys))], r)
+				}
+			case 3:
+				if r := s.lookup(k, now); r >= 0 {
+					s.mut(r).n++
+					s.setExp(r, s.exp(r)+5)
+				}
+			}
+		}
+	}
+	type state struct {
+		recs  []rec
+		meta  []meta
+		found map[hkey]int32
+		rng   uint64
+	}
+	snapshot := func() state {
+		st := state{recs: append([]rec(nil), s.recs...), meta: append([]meta(nil), s.meta...), found: map[hkey]int32{}, rng: s.rng}
+		for i := range st.meta {
+			st.meta[i].txn = 0 // bookkeeping, not state
+		}
+		for _, k := range keys {
+			st.found[k] = s.ix.get(k)
+		}
+		return st
+	}
+	apply(300) // outside a transaction: a store in use
+	for round := range 50 {
+		before := snapshot()
+		s.begin()
+		apply(1 + rng.IntN(80))
+		s.abort()
+		after := snapshot()
+		if len(after.recs) != len(before.recs) || after.rng != before.rng {
+			t.Fatalf("round %d: %d records after abort, %d before", round, len(after.recs), len(before.recs))
+		}
+		for i := range before.recs {
+			if after.recs[i] != before.recs[i] || after.meta[i] != before.meta[i] {
+				t.Fatalf("round %d: record %d is %+v %+v after abort, %+v %+v before", round, i, after.recs[i], after.meta[i], before.recs[i], before.meta[i])
+			}
+		}
+		for k, v := range before.found {
+			if after.found[k] != v {
+				t.Fatalf("round %d: key %x leads to %d after abort, %d before", round, k.b, after.found[k], v)
+			}
+		}
+		s.begin()
+		apply(1 + rng.IntN(80))
+		s.commit()
+	}
+}
