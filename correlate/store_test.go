@@ -91,9 +91,9 @@ func TestStoreAbortRestores(t *testing.T) {
 			case 0, 1:
 				r := s.insert(k, now, now+int64(rng.IntN(50)), rng.IntN(4) == 0)
 				s.mut(r).n = rng.Int64()
-			case 2:
-				if r := s.lookup(k, now); r >= 0 {
-					s.link(keys[rng.IntN(len(keys))], r)
+			case 2: // another key for a record, past its room at times
+				if n := len(s.recs); n > 0 {
+					s.link(k, int32(rng.IntN(n)))
 				}
 			case 3:
 				if r := s.lookup(k, now); r >= 0 {
@@ -106,11 +106,12 @@ func TestStoreAbortRestores(t *testing.T) {
 	type state struct {
 		recs  []rec
 		meta  []meta
+		keys  []hkey
 		found map[hkey]int32
 		rng   uint64
 	}
 	snapshot := func() state {
-		st := state{recs: append([]rec(nil), s.recs...), meta: append([]meta(nil), s.meta...), found: map[hkey]int32{}, rng: s.rng}
+		st := state{recs: append([]rec(nil), s.recs...), meta: append([]meta(nil), s.meta...), keys: append([]hkey(nil), s.keys...), found: map[hkey]int32{}, rng: s.rng}
 		for i := range st.meta {
 			st.meta[i].txn = 0 // bookkeeping, not state
 		}
@@ -132,6 +133,11 @@ func TestStoreAbortRestores(t *testing.T) {
 		for i := range before.recs {
 			if after.recs[i] != before.recs[i] || after.meta[i] != before.meta[i] {
 				t.Fatalf("round %d: record %d is %+v %+v after abort, %+v %+v before", round, i, after.recs[i], after.meta[i], before.recs[i], before.meta[i])
+			}
+		}
+		for i := range before.keys {
+			if after.keys[i] != before.keys[i] {
+				t.Fatalf("round %d: key slot %d is %x after abort, %x before", round, i, after.keys[i].b, before.keys[i].b)
 			}
 		}
 		for k, v := range before.found {
