@@ -68,6 +68,13 @@ type Config struct {
 	MaxDedupLines int
 	DedupTTL      time.Duration
 
+	// IDKey, when set, keys session ids (HMAC-SHA256 of the unkeyed id),
+	// so that an id says nothing of a masked address to whoever reads
+	// the record without the key. Engines with the same key give the
+	// same ids. Not a configuration key: the plugin derives it from
+	// mask_key when something is masked.
+	IDKey string
+
 	// MaxClockJump: a line more than this far ahead of the newest time
 	// seen does not move the engine's clock (which ages every table)
 	// unless clockConfirm lines in a row agree: a lone line from a bad

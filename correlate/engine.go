@@ -1,7 +1,10 @@
 package correlate
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
+	"hash"
 	"sync"
 	"sync/atomic"
 
@@ -48,6 +51,11 @@ type Engine struct {
 	saveT tally // the tally at Begin, for Abort
 	stats stats
 	num   [24]byte // scratch for numbers written as group values
+
+	// Keyed session ids (Config.IDKey).
+	idMAC hash.Hash
+	idIn  [8]byte
+	idSum []byte
 }
 
 // ruleOn is a rule whose select lines match an entry; line says that
@@ -66,6 +74,10 @@ func New(cat *rules.Catalog, cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, cat: cat, rules: cat.Correlations(), keyer: newKeyer()}
 	e.clock.maxJump = int64(cfg.MaxClockJump)
+	if cfg.IDKey != "" {
+		e.idMAC = hmac.New(sha256.New, []byte(cfg.IDKey))
+		e.idSum = make([]byte, 0, sha256.Size)
+	}
 	// Tables start small and grow by appending, up to their bounds.
 	e.sessions = newStore[session](cfg.MaxSessions, min(cfg.MaxSessions, 1024), maxKeysPerRecord)
 	e.counters = newStore[counter](cfg.MaxCounters, min(cfg.MaxCounters, 1024), 1)

@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"bytes"
+	"encoding/binary"
 	"time"
 
 	"github.com/sshenrich/sshenrich/rules"
@@ -96,8 +97,20 @@ func (e *Engine) newSession(k hkey, f *Fact, t int64) int32 {
 	} else {
 		id = fnvUint(id, uint64(int64(f.PID)))
 	}
-	s.id = fnvUint(id, uint64(t))
+	s.id = e.sessionID(fnvUint(id, uint64(t)))
 	return r
+}
+
+// sessionID keys an id with Config.IDKey, when there is one.
+func (e *Engine) sessionID(id uint64) uint64 {
+	if e.idMAC == nil {
+		return id
+	}
+	binary.BigEndian.PutUint64(e.idIn[:], id)
+	e.idMAC.Reset()
+	e.idMAC.Write(e.idIn[:])
+	e.idSum = e.idMAC.Sum(e.idSum[:0])
+	return binary.BigEndian.Uint64(e.idSum)
 }
 
 // sshSession finds (or starts) the SSH session of a line: by host and

@@ -281,3 +281,64 @@ func TestEndedSessionExpires(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionIDKeyed: with an IDKey (the plugin's, while something is
+// masked) a session's id is keyed: the same in engines with the same
+// key, different without it or with another, and still one id for the
+// lines of one session.
+func TestSessionIDKeyed(t *testing.T) {
+	lines := `
+		Jun 16 07:37:22 vpn01 openvpn[811]: 198.51.100.23:40222 TLS: Initial packet from [AF_INET]198.51.100.23:40222, sid=0a1b2c3d 4e5f6a7b
+		Jun 16 07:37:23 vpn01 openvpn[811]: 198.51.100.23:40222 [alice] Peer Connection Initiated with [AF_INET]198.51.100.23:40222
+		Jun 16 07:37:22 web02 sshd[4409]: Connection from 198.51.100.23 port 40222 on 192.0.2.11 port 22
+		Jun 16 07:37:26 web02 sshd[4409]: Accepted password for bob from 198.51.100.23 port 40222 ssh2
+	`
+	keyed := func(key string) []result {
+		cfg := DefaultConfig()
+		cfg.IDKey = key
+		return newHarness(t, cfg).run(lines)
+	}
+	plain, a1, a2, b := newHarness(t, DefaultConfig()).run(lines), keyed("key-a"), keyed("key-a"), keyed("key-b")
+	for i := range plain {
+		if a1[i].Session == "" || len(a1[i].Session) != 16 {
+			t.Fatalf("line %d: keyed session id %q", i, a1[i].Session)
+		}
+		if a1[i].Session != a2[i].Session {
+			t.Errorf("line %d: one key, two ids: %q %q", i, a1[i].Session, a2[i].Session)
+		}
+		if a1[i].Session == plain[i].Session || a1[i].Session == b[i].Session {
+			t.Errorf("line %d: keyed id %q equals the unkeyed %q or another key's %q", i, a1[i].Session, plain[i].Session, b[i].Session)
+		}
+	}
+	if a1[0].Session != a1[1].Session || a1[2].Session != a1[3].Session || a1[0].Session == a1[2].Session {
+		t.Errorf("keyed ids do not follow the sessions: %q %q %q %q", a1[0].Session, a1[1].Session, a1[2].Session, a1[3].Session)
+	}
+}
+
+// TestKeyedSessionIDDoesNotAllocate: keying a new session's id costs no
+// allocation once the tables are at their bounds.
+func TestKeyedSessionIDDoesNotAllocate(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.IDKey = "key-a"
+	cfg.MaxSessions, cfg.MaxCounters, cfg.MaxDistinct = 1024, 1024, 1024
+	h := newHarness(t, cfg)
+	conn, _ := h.cat.Lookup("SSHD-0008")
+	var f Fact
+	var out Output
+	at := time.Date(2025, 6, 16, 7, 0, 0, 0, time.UTC)
+	i := 0
+	next := func() {
+		floodFact(&f, conn, i, at.Add(time.Duration(i)*time.Millisecond)) // a new pid and source each
+		h.e.Observe(&f, &out)
+		i++
+	}
+	for range 5000 { // the tables reach their bounds
+		next()
+	}
+	if a := testing.AllocsPerRun(1000, next); a != 0 {
+		t.Errorf("%v allocations per new session with a keyed id", a)
+	}
+	if len(out.SessionID) != 16 {
+		t.Errorf("session id %q", out.SessionID)
+	}
+}

@@ -112,6 +112,9 @@ func (in *instance) start() error {
 	if in.engine, err = correlate.New(cat, in.cfg.Correlation); err != nil {
 		return err
 	}
+	if in.cfg.IDKeyRandom {
+		in.log.warnf("mask_user/mask_ip without mask_key: event.id and sshenrich.session.id are keyed with a random key, so they change when Fluent Bit restarts or reloads and a replayed chunk is not recognised downstream; set mask_key (or mask_key_file) for ids that stay the same")
+	}
 	switch in.cfg.Emit {
 	case config.EmitStdout:
 		in.emitter = emit.NewStdout(os.Stdout)

@@ -60,6 +60,7 @@ func newWorker(cat *rules.Catalog, cfg *config.Config, engine *correlate.Engine)
 		Tag:       cfg.Tag,
 		TagPrefix: cfg.TagPrefix,
 		Correlate: engine,
+		IDKey:     cfg.IDKey,
 	}
 	return &worker{cfg: cfg, e: enrich.New(cat, opts)}
 }

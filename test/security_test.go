@@ -1,8 +1,10 @@
 package test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +101,65 @@ func TestSecretsFromEnvAndFile(t *testing.T) {
 				t.Errorf("the shared key appears in the output:\n%s", r.stderr)
 			}
 		})
+	}
+}
+
+// TestMaskedIDs: with mask_ip on, a record's event.id and session id
+// are keyed, so that the address prefix masking hides cannot be found
+// again by hashing guesses: with mask_key they are the same on every
+// run (a replay keeps its ids) and differ from the unmasked ones;
+// without it they are keyed at random per start, with a warning.
+func TestMaskedIDs(t *testing.T) {
+	build(t)
+	file := filepath.Join(repoRoot(), "conf", "samples", "secure.log")
+	const warning = "without mask_key: event.id and sshenrich.session.id are keyed with a random key"
+	ids := func(props ...string) ([]string, string) {
+		t.Helper()
+		args := []string{"-p", "emit=stdout", "-p", "time_zone=UTC", "-f", file}
+		for _, p := range props {
+			args = append(args, "-p", p)
+		}
+		r := runHost(t, 60*time.Second, args...)
+		if r.exit != 0 {
+			t.Fatalf("host exit %d\n%s", r.exit, r.stderr)
+		}
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			var rec struct{ Record map[string]any }
+			if err := json.Unmarshal([]byte(l), &rec); err != nil {
+				t.Fatalf("stdout line is not JSON (%v): %s", err, l)
+			}
+			id, _ := path(rec.Record, "event", "id").(string)
+			session, _ := path(rec.Record, "sshenrich", "session", "id").(string)
+			out = append(out, id+"/"+session)
+		}
+		return out, r.stderr
+	}
+	plain, _ := ids()
+	masked := []string{"mask_ip=prefix", "mask_message=on"}
+	k1, log1 := ids(append(masked, "mask_key=0123456789abcdef")...)
+	k2, _ := ids(append(masked, "mask_key=0123456789abcdef")...)
+	r1, log2 := ids(masked...)
+	r2, _ := ids(masked...)
+	if !slices.Equal(k1, k2) {
+		t.Errorf("mask_key: two runs give different ids")
+	}
+	sessions := 0
+	for i := range plain {
+		if strings.HasSuffix(plain[i], "/") != strings.HasSuffix(k1[i], "/") {
+			t.Fatalf("record %d: %s unmasked, %s masked: not the same records", i, plain[i], k1[i])
+		}
+		if !strings.HasSuffix(plain[i], "/") {
+			sessions++
+		}
+		if k1[i] == plain[i] || r1[i] == plain[i] || r1[i] == r2[i] || r1[i] == k1[i] {
+			t.Errorf("record %d: ids unmasked %s, keyed %s, random %s and %s", i, plain[i], k1[i], r1[i], r2[i])
+		}
+	}
+	if sessions == 0 {
+		t.Errorf("no record had a session id")
+	}
+	if strings.Contains(log1, warning) || !strings.Contains(log2, warning) {
+		t.Errorf("the warning should appear without mask_key only:\nwith:\n%s\nwithout:\n%s", log1, log2)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +36,10 @@ type enrichOptions struct {
 	// The correlation engine's keys, as the plugin's (--correlation,
 	// --dedup, --correlation-max-sessions...); nil: no engine (bench).
 	corr *correlate.Config
+	// idKey keys event.id and the session ids while something is
+	// masked (record.Mask.IDKey, or drawn for the run).
+	idKey []byte
+	warn  io.Writer // where setup warns; nil: nowhere
 }
 
 // stream enriches one input, named in error messages.
@@ -44,7 +49,7 @@ type streamer interface {
 
 func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("enrich", stderr)
-	var o enrichOptions
+	o := enrichOptions{warn: stderr}
 	fs.StringVar(&o.input, "input", "lines", "what each input line is: lines (a log line) or json (a Fluent Bit record as one JSON object)")
 	fs.StringVar(&o.style, "style", "ecs", "output style: ecs or flat")
 	fs.StringVar(&o.lang, "lang", "en", "language of descriptions and remediation: en, ja or both")
@@ -135,6 +140,15 @@ func (o *enrichOptions) setup() (*rules.Catalog, record.Options, error) {
 		return nil, opts, err
 	}
 	opts.Style, opts.Lang, opts.Location, opts.Mask, opts.ReferenceURL = style, lang, loc, mask, o.referenceURL
+	if o.idKey = mask.IDKey(); o.idKey == nil && mask.Enabled() {
+		o.idKey = make([]byte, 32)
+		if _, err := rand.Read(o.idKey); err != nil {
+			return nil, opts, fmt.Errorf("--mask-key-file: no key given and none could be drawn: %w", err)
+		}
+		if o.warn != nil {
+			fmt.Fprintln(o.warn, "sshenrich: masking without a key: event.id and session ids are keyed at random for this run; set SSHENRICH_MASK_KEY or --mask-key-file for ids that stay the same")
+		}
+	}
 	opts.EventOriginal = o.eventOriginal
 	if opts.Detail, err = record.ParseDetail(o.detail); err != nil {
 		return nil, opts, fmt.Errorf("--detail: %w", err)
@@ -225,7 +239,9 @@ func (o *enrichOptions) engine(cat *rules.Catalog) (*correlate.Engine, error) {
 	if o.corr == nil || !o.corr.Enabled {
 		return nil, nil
 	}
-	return correlate.New(cat, *o.corr)
+	cfg := *o.corr
+	cfg.IDKey = string(o.idKey)
+	return correlate.New(cat, cfg)
 }
 
 // lineEnricher writes one JSON record per input line:

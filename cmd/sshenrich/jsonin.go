@@ -57,7 +57,7 @@ func (o *enrichOptions) jsonEnricher(out *bufio.Writer, errOut io.Writer) (*json
 		return nil, err
 	}
 	e := enrich.New(cat, enrich.Options{Record: opts, MessageKeys: keys, KeepEnvelopeKeys: o.keepEnvelopeKeys, TimeFromLog: o.timeFromLog,
-		Correlate: eng})
+		Correlate: eng, IDKey: o.idKey})
 	e.SetTag(o.tag)
 	if !now.IsZero() {
 		e.SetNow(now)

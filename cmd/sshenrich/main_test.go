@@ -176,6 +176,43 @@ func TestEnrichMask(t *testing.T) {
 	}
 }
 
+// TestEnrichMaskedIDs: with masking on, the session ids are keyed: the
+// same in two runs with one key, different without a key (drawn for the
+// run, with a warning) and from the unmasked run's.
+func TestEnrichMaskedIDs(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(key, []byte("0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	line := "Jun 16 07:37:22 web02 sshd[4409]: Connection from 198.51.100.23 port 40222 on 192.0.2.11 port 22\n"
+	sessionID := func(args ...string) (string, string) {
+		t.Helper()
+		out, errOut, err := runCLI(t, line, append([]string{"enrich", "--tz", "UTC"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec struct{ Sshenrich struct{ Session struct{ ID string } } }
+		if err := json.Unmarshal([]byte(out), &rec); err != nil || len(rec.Sshenrich.Session.ID) != 16 {
+			t.Fatalf("no session id (%v): %s", err, out)
+		}
+		return rec.Sshenrich.Session.ID, errOut
+	}
+	plain, _ := sessionID()
+	k1, warn := sessionID("--mask-ip", "prefix", "--mask-key-file", key)
+	k2, _ := sessionID("--mask-ip", "prefix", "--mask-key-file", key)
+	r1, warn1 := sessionID("--mask-ip", "prefix")
+	r2, _ := sessionID("--mask-ip", "prefix")
+	if k1 != k2 || k1 == plain {
+		t.Errorf("with a key: ids %s and %s (unmasked %s)", k1, k2, plain)
+	}
+	if r1 == r2 || r1 == plain || r1 == k1 {
+		t.Errorf("without a key: ids %s and %s (unmasked %s, keyed %s)", r1, r2, plain, k1)
+	}
+	if warn != "" || !strings.Contains(warn1, "keyed at random for this run") {
+		t.Errorf("warnings: with a key %q, without %q", warn, warn1)
+	}
+}
+
 // TestEnrichStdinBadInput feeds lines no log should contain. Every line
 // still yields exactly one JSON record.
 func TestEnrichStdinBadInput(t *testing.T) {

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -54,6 +55,11 @@ type Config struct {
 	TagPrefix     string
 	Forward       Forward
 	Mask          record.Mask
+	// IDKey keys event.id and the session ids while something is
+	// masked (record.Mask.IDKey); IDKeyRandom says it was drawn at
+	// random, there being no mask_key: ids then change with each start.
+	IDKey       []byte
+	IDKeyRandom bool
 	// KeepEnvelopeKeys keeps host, ident, pid, pri and the systemd keys
 	// once their values are in the record's ECS places.
 	KeepEnvelopeKeys bool
@@ -147,7 +153,7 @@ var Keys = []Key{
 	{"mask_ip", "off", "off, prefix (keep mask_ipv4_prefix/mask_ipv6_prefix bits; host names keep their parent domain) or hmac (a pseudonymous fd00::/8 address; h-<hex> for host names)."},
 	{"mask_ipv4_prefix", "24", "Bits of an IPv4 address kept by mask_ip prefix."},
 	{"mask_ipv6_prefix", "48", "Bits of an IPv6 address kept by mask_ip prefix."},
-	{"mask_key", "", "HMAC key for mask_user/mask_ip hmac (at least 16 bytes). Never logged; prefer ${ENV} or mask_key_file."},
+	{"mask_key", "", "HMAC key for mask_user/mask_ip hmac (at least 16 bytes); while anything is masked, event.id and session ids are keyed with a key derived from it (drawn at each start when it is unset). Never logged; prefer ${ENV} or mask_key_file."},
 	{"mask_key_file", "", "File holding the HMAC key, instead of mask_key."},
 	{"mask_message", "off", "Also mask the user names and addresses inside the original line (the message key's value is rewritten)."},
 	{"metrics_listen", "off", "host:port (e.g. 127.0.0.1:2021) on which to serve Prometheus metrics at GET /metrics; off or empty: none. Every output that sets it must name the same address: the process serves one endpoint (docs/metrics.md)."},
@@ -245,6 +251,12 @@ func Parse(g Getter, instance int) (*Config, error) {
 		p.errs = append(p.errs, errors.New("forward_tls: TLS needs a tcp:// forward_address, not a unix socket"))
 	}
 	p.mask(&c.Mask)
+	if c.IDKey = c.Mask.IDKey(); c.IDKey == nil && c.Mask.Enabled() {
+		c.IDKey, c.IDKeyRandom = make([]byte, 32), true
+		if _, err := rand.Read(c.IDKey); err != nil {
+			p.errs = append(p.errs, fmt.Errorf("mask_key: no key given and none could be drawn: %w", err))
+		}
+	}
 	c.MetricsListen = p.listen("metrics_listen")
 	c.Correlation = correlate.DefaultConfig()
 	for _, k := range correlate.ConfigKeys() {
@@ -254,6 +266,7 @@ func Parse(g Getter, instance int) (*Config, error) {
 			}
 		}
 	}
+	c.Correlation.IDKey = string(c.IDKey)
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}

@@ -302,6 +302,52 @@ func TestMaskConfig(t *testing.T) {
 	}
 }
 
+// TestIDKey: while something is masked, event.id and the session ids
+// are keyed: from mask_key when it is set (the same key for every
+// process that shares it, passed to the engine too), else with a key
+// drawn at random and IDKeyRandom set for the start-up warning; with
+// nothing masked they are not keyed.
+func TestIDKey(t *testing.T) {
+	key := "0123456789abcdef"
+	for _, tt := range []struct {
+		name         string
+		conf         MapGetter
+		keyed, drawn bool
+	}{
+		{"nothing masked", MapGetter{}, false, false},
+		{"a key but nothing masked", MapGetter{"mask_key": key}, false, false},
+		{"hmac", MapGetter{"mask_user": "hmac", "mask_key": key}, true, false},
+		{"prefix with a key", MapGetter{"mask_ip": "prefix", "mask_key": key}, true, false},
+		{"prefix without a key", MapGetter{"mask_ip": "prefix"}, true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := Parse(tt.conf, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Parse(tt.conf, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(a.IDKey) > 0; got != tt.keyed || a.IDKeyRandom != tt.drawn {
+				t.Fatalf("keyed %v, drawn %v; want %v, %v", got, a.IDKeyRandom, tt.keyed, tt.drawn)
+			}
+			if a.Correlation.IDKey != string(a.IDKey) {
+				t.Errorf("the engine's key is not the records'")
+			}
+			if tt.keyed && (string(a.IDKey) == key || strings.Contains(a.Summary(), string(a.IDKey))) {
+				t.Errorf("the id key is mask_key itself, or is logged")
+			}
+			if strings.Contains(a.Summary(), "ids keyed at random") != tt.drawn {
+				t.Errorf("settings line: %s", a.Summary())
+			}
+			if same := string(a.IDKey) == string(b.IDKey); tt.keyed && same == tt.drawn {
+				t.Errorf("two starts: keys equal %v, want %v", same, !tt.drawn)
+			}
+		})
+	}
+}
+
 func TestMetricsListen(t *testing.T) {
 	for _, tt := range []struct{ value, want string }{
 		{"", ""}, {"off", ""}, {"OFF", ""}, {"127.0.0.1:2021", "127.0.0.1:2021"},

@@ -55,7 +55,11 @@ func (c *Config) Summary() string {
 	s.add("mask_ip", maskName(m.IP))
 	s.add("mask_ipv4_prefix", strconv.Itoa(m.V4Bits))
 	s.add("mask_ipv6_prefix", strconv.Itoa(m.V6Bits))
-	s.secret("mask_key", len(m.Key) > 0)
+	if c.IDKeyRandom {
+		s.add("mask_key", "(unset: ids keyed at random)")
+	} else {
+		s.secret("mask_key", len(m.Key) > 0)
+	}
 	s.add("mask_message", onOff(m.Message))
 	s.add("metrics_listen", orOff(c.MetricsListen))
 	k := &c.Correlation

@@ -48,6 +48,9 @@ var summaryFields = map[string]string{
 	"Mask.User":                 "mask_user",
 	"Mask.IP":                   "mask_ip",
 	"Mask.Key":                  "mask_key",
+	"IDKey":                     "mask_key", // derived from it
+	"IDKeyRandom":               "mask_key",
+	"Correlation.IDKey":         "mask_key",
 	"Mask.V4Bits":               "mask_ipv4_prefix",
 	"Mask.V6Bits":               "mask_ipv6_prefix",
 	"Mask.Message":              "mask_message",

@@ -41,6 +41,9 @@ type Options struct {
 	// Tag and TagPrefix are the output's tag rule (config tag and
 	// tag_prefix), to know a re-emitted event that carries no mark.
 	Tag, TagPrefix string
+	// IDKey keys event.id while something is masked
+	// (record.Mask.IDKey); empty leaves it a plain hash of the input.
+	IDKey []byte
 	// Correlate is the correlation engine the records are observed by
 	// (one per plugin instance, shared by its Enrichers); nil or
 	// disabled for none. Its dedup setting decides whether a repeated
@@ -126,6 +129,7 @@ func New(cat *rules.Catalog, opts Options) *Enricher {
 		style: opts.Record.Style,
 		full:  opts.Record.Detail == record.DetailFull,
 		corr:  newCorrelation(opts.Correlate, cat),
+		ids:   newIDs(opts.IDKey),
 	}
 }
 

@@ -1,9 +1,11 @@
 package enrich
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"hash"
 
 	"github.com/sshenrich/sshenrich/plugin/chunk"
 )
@@ -34,10 +36,24 @@ const idDomain = "sshenrich event.id v1\x00"
 // accidental collision among 10^12 records about 10^-15 likely. It
 // costs about 60 ns per 64 bytes hashed (BenchmarkEventID). The zero
 // value is ready for use.
+//
+// While something is masked the hash is keyed (HMAC-SHA256 under
+// Options.IDKey): an id is a hash of the line, and whoever reads a
+// masked record could otherwise test guesses of what was hidden.
 type ids struct {
 	buf  []byte            // what is hashed
 	base [sha256.Size]byte // the hash of the current input event
 	text [IDLen]byte
+	mac  hash.Hash // nil: unkeyed
+	sum  []byte
+}
+
+// newIDs returns ids keyed with key, or unkeyed when key is empty.
+func newIDs(key []byte) ids {
+	if len(key) == 0 {
+		return ids{}
+	}
+	return ids{mac: hmac.New(sha256.New, key), sum: make([]byte, 0, sha256.Size)}
 }
 
 // hashEvent hashes the input event ev, flushed under tag.
@@ -56,7 +72,14 @@ func (x *ids) hashEvent(tag []byte, ev *chunk.Event) {
 	x.buf = binary.AppendUvarint(x.buf, uint64(len(meta)))
 	x.buf = append(x.buf, meta...)
 	x.buf = append(x.buf, ev.Body...) // last: it runs to the end, so needs no length
-	x.base = sha256.Sum256(x.buf)
+	if x.mac == nil {
+		x.base = sha256.Sum256(x.buf)
+		return
+	}
+	x.mac.Reset()
+	x.mac.Write(x.buf)
+	x.sum = x.mac.Sum(x.sum[:0])
+	copy(x.base[:], x.sum)
 }
 
 // line returns the id of line n of the event hashed last: n is 0 for

@@ -202,3 +202,53 @@ func TestEventIDPassThrough(t *testing.T) {
 		t.Errorf("an enriched record's id became %v, was %v", got, first)
 	}
 }
+
+// TestEventIDKeyed: while something is masked, event.id is keyed (the
+// key derived from mask_key): the same for every Enricher with the same
+// key, different from the unkeyed id and from another key's, so that a
+// masked record's id cannot be recomputed from guesses of what was
+// masked. Keyed or not, an id costs no allocation.
+func TestEventIDKeyed(t *testing.T) {
+	var events [][]byte
+	for i, l := range loggen.Lines(20, 3, false) {
+		events = append(events, timedEvent(t, 1718523450+uint32(i), 0, nil, map[string]any{"log": string(l)}))
+	}
+	in := bytes.Join(events, nil)
+	maskA := record.Mask{IP: record.MaskPrefix, V4Bits: 24, V6Bits: 48, Key: []byte("0123456789abcdef-a")}
+	maskB := maskA
+	maskB.Key = []byte("0123456789abcdef-b")
+	keyed := func(m record.Mask) Options {
+		return Options{Record: record.Options{Mask: m}, IDKey: m.IDKey()}
+	}
+	plain := idsOf(t, newEnricher(t, Options{}), "ssh.raw", in)
+	a1 := idsOf(t, newEnricher(t, keyed(maskA)), "ssh.raw", in)
+	a2 := idsOf(t, newEnricher(t, keyed(maskA)), "ssh.raw", in)
+	b := idsOf(t, newEnricher(t, keyed(maskB)), "ssh.raw", in)
+	if !slices.Equal(a1, a2) {
+		t.Errorf("two Enrichers with one key give different ids")
+	}
+	for i := range plain {
+		if !idForm.MatchString(a1[i]) {
+			t.Fatalf("record %d: keyed event.id %q is not 22 base64url characters", i, a1[i])
+		}
+		if a1[i] == plain[i] || a1[i] == b[i] {
+			t.Errorf("record %d: keyed id %q equals the unkeyed %q or another key's %q", i, a1[i], plain[i], b[i])
+		}
+	}
+
+	e := newEnricher(t, keyed(maskA))
+	var c Counts
+	buf := make([]byte, 0, 1<<20)
+	run := func() {
+		e.SetTag("ssh.raw")
+		d := chunk.NewDecoder(in)
+		buf = buf[:0]
+		for d.Next() {
+			buf, _ = e.Append(buf, d.Event(), &c)
+		}
+	}
+	run()
+	if n := testing.AllocsPerRun(20, run); n != 0 {
+		t.Errorf("keyed ids: %v allocations per chunk", n)
+	}
+}

@@ -85,6 +85,22 @@ func (m *Mask) Check() error {
 // Enabled reports whether anything is masked.
 func (m *Mask) Enabled() bool { return m.User != MaskOff || m.IP != MaskOff }
 
+// IDKey is the key that event.id and session ids are derived with while
+// something is masked: both are hashes of what the line says, so an
+// unkeyed id would let anyone who reads the masked record test guesses
+// of the hidden value (the 256 hosts of a /24 that prefix masking
+// keeps). The key is derived from Key, so that it differs from the
+// masking's own and every process that shares Key gives the same ids.
+// It is nil when nothing is masked or there is no Key.
+func (m *Mask) IDKey() []byte {
+	if !m.Enabled() || len(m.Key) == 0 {
+		return nil
+	}
+	mac := hmac.New(sha256.New, m.Key)
+	mac.Write([]byte("sshenrich id key v1"))
+	return mac.Sum(nil)
+}
+
 // masker applies a Mask with reusable scratch space.
 type masker struct {
 	m    *Mask

@@ -255,3 +255,24 @@ func TestEventOriginalMasked(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskIDKey: the id key is derived from the mask key (not the key
+// itself), the same for the same key, and absent when nothing is masked
+// or there is no key.
+func TestMaskIDKey(t *testing.T) {
+	a := Mask{IP: MaskPrefix, Key: []byte("0123456789abcdef")}
+	b := a
+	b.Key = []byte("0123456789abcdeF")
+	switch {
+	case len(a.IDKey()) != 32 || string(a.IDKey()) != string(a.IDKey()):
+		t.Errorf("id key %x: not 32 stable bytes", a.IDKey())
+	case string(a.IDKey()) == string(a.Key) || string(a.IDKey()) == string(b.IDKey()):
+		t.Errorf("the id key is the mask key, or two keys give one id key")
+	}
+	if k := (&Mask{Key: a.Key}).IDKey(); k != nil {
+		t.Errorf("nothing masked: id key %x", k)
+	}
+	if k := (&Mask{User: MaskHMAC}).IDKey(); k != nil {
+		t.Errorf("no key: id key %x", k)
+	}
+}
