@@ -186,13 +186,6 @@ func (e *Engine) sshAddrKey(f *Fact) hkey {
 	return e.keyer.start(kindSSHAddr).bytes(f.Host).int(int64(f.Switch)).bytes(f.SourceIP).int(int64(f.SourcePort)).key()
 }
 
-func first(ok bool, a, b hkey) hkey {
-	if ok {
-		return a
-	}
-	return b
-}
-
 // sameConnection: a connect line for a session that has seen nothing
 // but connect lines, or whose lines are all newer (they came out of
 // order: the AX trace log is written newest first), from the same

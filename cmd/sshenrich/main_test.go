@@ -191,7 +191,9 @@ func TestEnrichMaskedIDs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var rec struct{ Sshenrich struct{ Session struct{ ID string } } }
+		var rec struct {
+			Sshenrich struct{ Session struct{ ID string } }
+		}
 		if err := json.Unmarshal([]byte(out), &rec); err != nil || len(rec.Sshenrich.Session.ID) != 16 {
 			t.Fatalf("no session id (%v): %s", err, out)
 		}
