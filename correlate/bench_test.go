@@ -2,6 +2,8 @@ package correlate
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -244,4 +246,41 @@ func TestConcurrentTransactions(t *testing.T) {
 	if !strings.Contains(h.e.String(), "8 rules") {
 		t.Errorf("String: %s", h.e.String())
 	}
+}
+
+// BenchmarkStateFile: writing the state of full tables (the default
+// bounds, after 100,000 distinct sources) to a file and reading it into
+// a new engine, as a stopping and a starting plugin do.
+func BenchmarkStateFile(b *testing.B) {
+	h := newHarness(b, DefaultConfig())
+	failed, _ := h.cat.Lookup("SSHD-0032")
+	conn, _ := h.cat.Lookup("SSHD-0008")
+	var f Fact
+	var out Output
+	at := time.Date(2025, 6, 16, 7, 0, 0, 0, time.UTC)
+	for i := range 100000 {
+		floodFact(&f, conn, i, at.Add(time.Duration(i)*time.Millisecond))
+		h.e.Observe(&f, &out)
+		floodFact(&f, failed, i, at.Add(time.Duration(i)*time.Millisecond))
+		h.e.Observe(&f, &out)
+	}
+	path := filepath.Join(b.TempDir(), "corr.state")
+	var size int64
+	b.ResetTimer()
+	for range b.N {
+		if err := h.e.SaveStateFile(path, time.Second); err != nil {
+			b.Fatal(err)
+		}
+		if fi, err := os.Stat(path); err == nil {
+			size = fi.Size()
+		}
+		e, err := New(h.cat, DefaultConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := e.LoadStateFile(path); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size)/1e6, "MB-file")
 }

@@ -21,9 +21,12 @@ const (
 	kindPollSwitch
 )
 
-// longValue is the length from which a value enters a key as its hash,
-// by the runtime's hash.
-const longValue = 96
+// longValue is the length from which a value enters a key as its hash
+// (under seeds of its own, derived from the keyer's).
+const (
+	longValue = 96
+	longSalt  = 0xA0761D6478BD642F
+)
 
 // keyer builds keys from field values into a fixed buffer and hashes
 // them, in one pass, into two 64-bit halves: each a multiply-rotate
@@ -35,14 +38,13 @@ const longValue = 96
 // costs a call per key, which a line pays five times or more.
 type keyer struct {
 	s1, s2 uint64
-	long   maphash.Seed // for values of longValue bytes or more
 	buf    [1024]byte
 	n      int
 }
 
 func newKeyer() keyer {
 	seed := func() uint64 { return maphash.Bytes(maphash.MakeSeed(), []byte("sshenrich")) }
-	return keyer{s1: seed(), s2: seed(), long: maphash.MakeSeed()}
+	return keyer{s1: seed(), s2: seed()}
 }
 
 func (k *keyer) start(kind byte) *keyer {
@@ -56,7 +58,7 @@ func (k *keyer) bytes(v []byte) *keyer {
 	if len(v) >= longValue || k.n+len(v)+2 > len(k.buf) {
 		k.buf[k.n] = 0xff
 		k.n++
-		return k.uint(maphash.Bytes(k.long, v))
+		return k.uint(hash128(k.s1^longSalt, k.s2^longSalt, v).a)
 	}
 	k.buf[k.n] = byte(len(v))
 	k.n++

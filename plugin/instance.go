@@ -66,6 +66,7 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	}
 	in := &instance{cfg: cfg, log: newLogger(plugin, cfg.Name), initThread: syscall.Gettid()}
 	if err := in.start(); err != nil {
+		in.releaseState()
 		prefix := ""
 		if errors.As(err, new(configError)) {
 			prefix = configErrorPrefix
@@ -106,6 +107,9 @@ func (in *instance) start() error {
 	}
 	loaded := time.Now()
 	in.cat = cat
+	if err := in.claimState(); err != nil {
+		return err
+	}
 	// One engine per instance, over the same catalog (rules_file
 	// included) as the matcher: its sessions and counters span the
 	// instance's flushes.
@@ -154,6 +158,7 @@ func (in *instance) start() error {
 		len(cat.Entries()), in.destination(), styleName(in.cfg.Style), langName(in.cfg.Lang), rulesNote(in.cfg.RulesFiles), in.metricsNote())
 	in.log.infof("settings: %s", in.cfg.Summary())
 	in.log.infof("%s", in.engine)
+	in.loadState()
 	if in.cfg.StatsInterval > 0 {
 		in.stop = make(chan struct{})
 		go in.statsLoop(in.cfg.StatsInterval)
@@ -287,6 +292,7 @@ func (in *instance) close() {
 			in.log.warnf("closing: %v", err)
 		}
 	}
+	in.saveState()     // once the emitter is closed, no flush holds the engine for long
 	in.metrics.Close() // the last output to close unbinds metrics_listen
 	instancesMu.Lock()
 	if i := slices.Index(instances, in); i >= 0 {

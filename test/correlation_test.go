@@ -281,3 +281,70 @@ func TestRetriedChunkAlertOnce(t *testing.T) {
 		t.Errorf("%d records and %d alerts downstream after %d retries, want 10 and CORR-0001 once", len(records), len(alerts), r.summary["retry"])
 	}
 }
+
+// TestCorrelationStateAcrossRestarts: with correlation_state_file, what
+// the engine counted carries over a restart and a hot reload. A brute
+// force whose first five failures come before a restart and the other
+// four after raises CORR-0001 once, after it, and the login that ends
+// it joins the session its connection opened before the restart; a hot
+// reload that flushes the same chunks again raises no alert a second
+// time (it is suppressed), where without the file the reload forgets the
+// suppression and raises it again.
+func TestCorrelationStateAcrossRestarts(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "corr.state")
+	failures := func(from, to int) []string {
+		var out []string
+		for i := from; i < to; i++ {
+			out = append(out, fmt.Sprintf("2025-06-16T08:00:%02dZ web02 sshd[%d]: Failed password for root from 203.0.113.50 port %d ssh2", i*5, 500+i, 41000+i))
+		}
+		return out
+	}
+	first := writeLog(t, "first.log", append(failures(0, 5),
+		"2025-06-16T08:00:30Z web02 sshd[700]: Connection from 198.51.100.23 port 40222 on 192.0.2.11 port 22")...)
+	second := writeLog(t, "second.log", append(failures(5, 9),
+		"2025-06-16T08:01:00Z web02 sshd[700]: Accepted password for bob from 198.51.100.23 port 40222 ssh2",
+		"2025-06-16T08:01:01Z web02 sshd[700]: pam_unix(sshd:session): session opened for user bob(uid=1000) by (uid=0)")...)
+	run := func(log string, extra ...string) (hostRun, []downstream, []downstream) {
+		t.Helper()
+		r, down := loopRun(t, append([]string{"-p", "forward_address=unix://SOCK", "-p", "time_zone=UTC", "-n", "3", "-f", log}, extra...)...)
+		lines, alerts := alertsOf(down)
+		return r, lines, alerts
+	}
+
+	r1, lines1, alerts1 := run(first, "-p", "correlation_state_file="+state)
+	if len(alerts1) != 0 || !strings.Contains(r1.stderr, "correlation state written to "+state) {
+		t.Fatalf("first run: %d alerts\n%s", len(alerts1), r1.stderr)
+	}
+	r2, lines2, alerts2 := run(second, "-p", "correlation_state_file="+state)
+	if !strings.Contains(r2.stderr, "correlation state read from "+state) {
+		t.Errorf("second run did not read the state:\n%s", r2.stderr)
+	}
+	if len(alerts2) != 1 || path(alerts2[0].body, "event", "code") != "CORR-0001" || fmt.Sprint(path(alerts2[0].body, "sshenrich", "count")) != "8" ||
+		path(alerts2[0].body, "event", "start") != "2025-06-16T08:00:00Z" {
+		t.Fatalf("second run: alerts %v, want CORR-0001 counting the 8 failures of both runs", alerts2)
+	}
+	connect, login := lines1[len(lines1)-1], lines2[len(lines2)-2]
+	if id := path(connect.body, "sshenrich", "session", "id"); id == nil || path(login.body, "sshenrich", "session", "id") != id {
+		t.Errorf("the login after the restart is not in the session its connection opened: %v, then %v", id, path(login.body, "sshenrich", "session", "id"))
+	}
+	if pam := lines2[len(lines2)-1].body; path(pam, "source", "ip") != "198.51.100.23" {
+		t.Errorf("the PAM line after the restart lacks the address its session had: %v", pam)
+	}
+
+	// A hot reload flushes the same chunks again: with the state, the
+	// alert is suppressed the second time; without, it is raised again.
+	both := writeLog(t, "both.log", failures(0, 9)...)
+	for _, tt := range []struct {
+		name   string
+		extra  []string
+		alerts int
+	}{
+		{"with the state file", []string{"-p", "correlation_state_file=" + filepath.Join(t.TempDir(), "reload.state")}, 1},
+		{"without", nil, 2},
+	} {
+		_, _, alerts := run(both, append([]string{"-X", "1"}, tt.extra...)...)
+		if len(alerts) != tt.alerts {
+			t.Errorf("hot reload %s: %d alerts, want %d", tt.name, len(alerts), tt.alerts)
+		}
+	}
+}

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -155,5 +157,33 @@ func TestEnrichCorrelationFlagErrors(t *testing.T) {
 				t.Errorf("error %v, stderr %q, want %q", err, stderr, tt.want)
 			}
 		})
+	}
+}
+
+// TestEnrichCorrelationStateFile: a log replayed in two parts with
+// --correlation-state-file raises what the whole log raises, in the part
+// where the whole log raises it; a file that is not a state is refused.
+func TestEnrichCorrelationStateFile(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "corr.state")
+	all := strings.SplitAfter(bruteForce(), "\n")
+	out, _, err := runCLI(t, strings.Join(all[:6], ""), "enrich", "--correlation-state-file", state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, alerts := records(t, out); len(alerts) != 0 {
+		t.Fatalf("first part: alerts %v", codes(alerts))
+	}
+	out, _, err = runCLI(t, strings.Join(all[6:], ""), "enrich", "--correlation-state-file", state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, alerts := records(t, out); strings.Join(codes(alerts), " ") != "CORR-0001 CORR-0002" {
+		t.Errorf("second part: alerts %v, want CORR-0001 CORR-0002", codes(alerts))
+	}
+	if err := os.WriteFile(state, []byte("not a state\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, all[0], "enrich", "--correlation-state-file", state); err == nil || !strings.Contains(err.Error(), "--correlation-state-file: not a state file") {
+		t.Errorf("a file that is not a state: %v", err)
 	}
 }

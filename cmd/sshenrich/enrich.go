@@ -40,6 +40,9 @@ type enrichOptions struct {
 	// masked (record.Mask.IDKey, or drawn for the run).
 	idKey []byte
 	warn  io.Writer // where setup warns; nil: nowhere
+	// --correlation-state-file: read at start, written at the end.
+	stateFile string
+	eng       *correlate.Engine
 }
 
 // stream enriches one input, named in error messages.
@@ -67,6 +70,7 @@ func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.tag, "tag", "", "--input json: the tag the records had in Fluent Bit; event.id is derived from it, so with it the ids are the plugin's")
 	fs.BoolVar(&o.timeFromLog, "time-from-log", true, "--input json: write the line's own time as date when the line writes a whole date (the plugin's time_from_log)")
 	o.correlationFlags(fs)
+	fs.StringVar(&o.stateFile, "correlation-state-file", "", "read the correlation engine's state from this file (if it exists) before the input, and write it there after, so that a log can be replayed in parts (the plugin's correlation_state_file)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -109,6 +113,11 @@ func enrichCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if ferr := out.Flush(); err == nil {
 		err = ferr
+	}
+	if err == nil && o.stateFile != "" && o.eng != nil {
+		if err = o.eng.SaveStateFile(o.stateFile, time.Minute); err != nil {
+			err = fmt.Errorf("--correlation-state-file: %w", err)
+		}
 	}
 	if j, ok := e.(*jsonEnricher); ok && err == nil && j.bad > 0 {
 		err = fmt.Errorf("%d input lines were not JSON objects (each is named above); the others were enriched", j.bad)
@@ -241,7 +250,23 @@ func (o *enrichOptions) engine(cat *rules.Catalog) (*correlate.Engine, error) {
 	}
 	cfg := *o.corr
 	cfg.IDKey = string(o.idKey)
-	return correlate.New(cat, cfg)
+	eng, err := correlate.New(cat, cfg)
+	if err != nil || o.stateFile == "" {
+		return eng, err
+	}
+	o.eng = eng
+	f, err := os.Open(o.stateFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return eng, nil // the first part of a log: written at the end
+	}
+	if err == nil {
+		_, err = eng.ReadState(f)
+		_ = f.Close() // read-only
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--correlation-state-file: %w", err)
+	}
+	return eng, nil
 }
 
 // lineEnricher writes one JSON record per input line:

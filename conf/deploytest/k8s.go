@@ -573,6 +573,11 @@ func (c *podCheck) checkPaths(ct *corev1.Container, cfg *Config) {
 	if sp := cfg.Service().Get("storage.path"); sp != "" {
 		writes("storage.path", sp, true)
 	}
+	for _, out := range cfg.All("OUTPUT") {
+		if sf := out.Get("correlation_state_file"); out.Name() == "sshenrich" && sf != "" {
+			writes("sshenrich correlation_state_file", sf, true)
+		}
+	}
 	journal := false
 	for _, in := range cfg.All("INPUT") {
 		if db := in.Get("db"); db != "" {

@@ -211,6 +211,13 @@ func TestWorkloadMistakes(t *testing.T) {
 		{"buffer not mounted", sc, func(t *testing.T, m *Manifests, w *Workload) {
 			mount(container(w, "sshenrich"), "buffer").MountPath = "/var/lib/other"
 		}, "storage.path /var/lib/fluent-bit/storage is on no volume"},
+		{"state file on no volume", ds, func(t *testing.T, m *Manifests, w *Workload) {
+			cm := m.ConfigMaps["sshenrich-node"]
+			cm.Data["fluent-bit.conf"] = replace(t, cm.Data["fluent-bit.conf"], "/var/lib/fluent-bit/sshenrich.state", "/tmp/sshenrich.state")
+		}, "sshenrich correlation_state_file /tmp/sshenrich.state is on no volume"},
+		{"state file dies with the pod", ds, func(t *testing.T, m *Manifests, w *Workload) {
+			volume(w, "buffer").VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
+		}, "sshenrich correlation_state_file /var/lib/fluent-bit/sshenrich.state is on buffer, which dies with the pod"},
 		{"socket on the node", ds, func(t *testing.T, m *Manifests, w *Workload) {
 			volume(w, "socket").VolumeSource = corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/run/sshenrich"}}
 		}, "forward Unix_Path /run/fluent-bit/enriched.sock belongs on an emptyDir"},

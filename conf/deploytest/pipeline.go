@@ -180,6 +180,14 @@ func parseSshenrich(s *Section, lookup func(string) (string, bool), rt Runtime) 
 			g[k] = copyFile(k, v)
 		}
 	}
+	// The state file is written at exit, not read at start: its
+	// directory is the container's (checkPaths puts it on a writable
+	// volume), so the parser is given a path in a directory that exists
+	// here (the same for every pipeline, which are compared); nothing is
+	// written there.
+	if g["correlation_state_file"] != "" {
+		g["correlation_state_file"] = filepath.Join(os.TempDir(), "sshenrich-deploytest.state")
+	}
 	var rulesFiles []string
 	for _, f := range strings.Split(g["rules_file"], ",") {
 		if f = strings.TrimSpace(f); f != "" {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +75,9 @@ type Config struct {
 	// Correlation bounds and switches the instance's correlation engine
 	// (correlate.ConfigKeys: correlation, dedup, correlation_max_sessions...).
 	Correlation correlate.Config
+	// CorrelationStateFile is where the engine's state is written at
+	// exit and read back at start; empty for none.
+	CorrelationStateFile string
 }
 
 // Forward configures the Forward-protocol emitter.
@@ -157,6 +161,7 @@ var Keys = []Key{
 	{"mask_key_file", "", "File holding the HMAC key, instead of mask_key."},
 	{"mask_message", "off", "Also mask the user names and addresses inside the original line (the message key's value is rewritten)."},
 	{"metrics_listen", "off", "host:port (e.g. 127.0.0.1:2021) on which to serve Prometheus metrics at GET /metrics; off or empty: none. Every output that sets it must name the same address: the process serves one endpoint (docs/metrics.md)."},
+	{"correlation_state_file", "", "File the correlation engine's sessions and counters are written to when the output stops (a restart, a hot reload) and read back from, then removed, when it starts, so that they carry over; in a directory that exists, one file per output. Empty: none (docs/correlation.md, Restarts and reloads)."},
 }
 
 func init() {
@@ -267,6 +272,7 @@ func Parse(g Getter, instance int) (*Config, error) {
 		}
 	}
 	c.Correlation.IDKey = string(c.IDKey)
+	c.CorrelationStateFile = p.stateFile("correlation_state_file", c.Correlation.Enabled)
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}
@@ -471,6 +477,24 @@ func (p *parser) listen(key string) string {
 	_, port, err := net.SplitHostPort(v)
 	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
 		p.fail(key, v, "host:port such as 127.0.0.1:2021 (a port from 0 to 65535; IPv6 hosts in brackets), or off")
+		return ""
+	}
+	return v
+}
+
+// stateFile reads the path of a file to write: its directory must
+// exist, and correlation be on.
+func (p *parser) stateFile(key string, correlation bool) string {
+	v, ok := p.value(key)
+	if !ok {
+		return ""
+	}
+	if !correlation {
+		p.errs = append(p.errs, fmt.Errorf("%s: correlation is off, so there is no state to keep; remove the key or turn correlation on", key))
+		return ""
+	}
+	if st, err := os.Stat(filepath.Dir(v)); err != nil || !st.IsDir() || strings.HasSuffix(v, "/") {
+		p.fail(key, v, "a file path in an existing directory")
 		return ""
 	}
 	return v

@@ -365,3 +365,27 @@ func TestMetricsListen(t *testing.T) {
 		}
 	}
 }
+
+// TestCorrelationStateFile: the state file must be in a directory that
+// exists, and needs correlation on.
+func TestCorrelationStateFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		conf MapGetter
+		want string // the path read, or the error
+	}{
+		{MapGetter{}, ""},
+		{MapGetter{"correlation_state_file": filepath.Join(dir, "corr.state")}, filepath.Join(dir, "corr.state")},
+		{MapGetter{"correlation_state_file": filepath.Join(dir, "no", "corr.state")}, `correlation_state_file: "` + filepath.Join(dir, "no", "corr.state") + `" is not valid; expected a file path in an existing directory`},
+		{MapGetter{"correlation_state_file": dir + "/"}, "expected a file path in an existing directory"},
+		{MapGetter{"correlation_state_file": filepath.Join(dir, "corr.state"), "correlation": "off"}, "correlation_state_file: correlation is off"},
+	} {
+		c, err := Parse(tt.conf, 0)
+		switch {
+		case err != nil && !strings.Contains(err.Error(), tt.want):
+			t.Errorf("%v: error %v, want %q", tt.conf, err, tt.want)
+		case err == nil && c.CorrelationStateFile != tt.want:
+			t.Errorf("%v: read %q, want %q", tt.conf, c.CorrelationStateFile, tt.want)
+		}
+	}
+}

@@ -62,6 +62,7 @@ func (c *Config) Summary() string {
 	}
 	s.add("mask_message", onOff(m.Message))
 	s.add("metrics_listen", orOff(c.MetricsListen))
+	s.add("correlation_state_file", c.CorrelationStateFile)
 	k := &c.Correlation
 	s.add("correlation", onOff(k.Enabled))
 	s.add("correlation_sessions", onOff(k.Sessions))

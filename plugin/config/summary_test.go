@@ -55,6 +55,7 @@ var summaryFields = map[string]string{
 	"Mask.V6Bits":               "mask_ipv6_prefix",
 	"Mask.Message":              "mask_message",
 	"MetricsListen":             "metrics_listen",
+	"CorrelationStateFile":      "correlation_state_file",
 	"Correlation.Enabled":       "correlation",
 	"Correlation.Sessions":      "correlation_sessions",
 	"Correlation.Alerts":        "correlation_alerts",
@@ -102,6 +103,7 @@ func TestSummaryCoversEveryField(t *testing.T) {
 func TestSummary(t *testing.T) {
 	dir := t.TempDir()
 	pem := filepath.Join(dir, "x.pem")
+	state := filepath.Join(dir, "corr.state")
 	if err := os.WriteFile(pem, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +125,8 @@ func TestSummary(t *testing.T) {
 		"forward_tls_key_file": pem, "forward_tls_vhost": "vhost.example.net", "stats_interval": "90s",
 		"mask_user": "hmac", "mask_ip": "prefix", "mask_ipv4_prefix": "16", "mask_ipv6_prefix": "40",
 		"mask_message": "on", "metrics_listen": "127.0.0.1:2021",
-		"correlation": "off", "correlation_sessions": "off", "correlation_alerts": "off", "dedup": "drop",
-		"correlation_max_sessions": "64K", "correlation_session_ttl": "48h", "correlation_preauth_ttl": "90s",
+		"correlation": "on", "correlation_sessions": "off", "correlation_alerts": "off", "dedup": "drop",
+		"correlation_state_file": state, "correlation_max_sessions": "64K", "correlation_session_ttl": "48h", "correlation_preauth_ttl": "90s",
 		"correlation_ended_ttl": "5m", "correlation_max_counters": "2048", "correlation_max_distinct": "4096",
 		"dedup_max_lines": "1M", "dedup_ttl": "14d", "correlation_max_clock_jump": "2h",
 	}
@@ -149,8 +151,8 @@ func TestSummary(t *testing.T) {
 		"forward_tls_key_file": pem, "forward_tls_key_passwd": "(set)", "forward_tls_vhost": "vhost.example.net",
 		"stats_interval": "1m30s", "mask_user": "hmac", "mask_ip": "prefix", "mask_ipv4_prefix": "16",
 		"mask_ipv6_prefix": "40", "mask_key": "(set)", "mask_message": "on", "metrics_listen": "127.0.0.1:2021",
-		"correlation": "off", "correlation_sessions": "off", "correlation_alerts": "off", "dedup": "drop",
-		"correlation_max_sessions": "65536", "correlation_session_ttl": "2d", "correlation_preauth_ttl": "1m30s",
+		"correlation": "on", "correlation_sessions": "off", "correlation_alerts": "off", "dedup": "drop",
+		"correlation_state_file": state, "correlation_max_sessions": "65536", "correlation_session_ttl": "2d", "correlation_preauth_ttl": "1m30s",
 		"correlation_ended_ttl": "5m", "correlation_max_counters": "2048", "correlation_max_distinct": "4096",
 		"dedup_max_lines": "1048576", "dedup_ttl": "14d", "correlation_max_clock_jump": "2h",
 	}
