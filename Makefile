@@ -63,7 +63,7 @@ test:
 	$(GO) test -race ./plugin/... ./rules/ ./parser/ ./correlate/
 
 FUZZTIME ?= 15s
-FUZZ_TARGETS := ./parser/:FuzzParse ./rules/:FuzzMatch ./rules/:FuzzCompile ./plugin/chunk/:FuzzDecoder ./plugin/:FuzzEnrichChunk ./correlate/:FuzzObserve ./cmd/sshenrich/:FuzzJSONInput
+FUZZ_TARGETS := ./parser/:FuzzParse ./rules/:FuzzMatch ./rules/:FuzzCompile ./plugin/chunk/:FuzzDecoder ./plugin/:FuzzEnrichChunk ./correlate/:FuzzObserve ./correlate/:FuzzReadState ./cmd/sshenrich/:FuzzJSONInput
 
 # Each fuzz target for a bounded time; the last line of each run gives
 # its executions. Crashers are written to the package's testdata/fuzz.

@@ -61,6 +61,7 @@ type options struct {
 	grace             int
 	stall             time.Duration
 	keep              bool
+	state             bool
 	only              *regexp.Regexp
 }
 
@@ -99,6 +100,7 @@ func main() {
 	flag.IntVar(&o.grace, "grace", 5, "Fluent Bit's Grace, seconds (the shipped value)")
 	flag.DurationVar(&o.stall, "stall", 40*time.Second, "how long the sink may see no new record before a run is called done")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs)")
+	flag.BoolVar(&o.state, "state", true, "set correlation_state_file, as the shipped Kubernetes configurations do, so that the correlation state carries over stops and reloads")
 	flag.StringVar(&only, "only", "", "run only the experiments whose name matches this regexp")
 	flag.Parse()
 	if o.fluentBit = fbrun.Find("faults-fluentbit", o.fluentBit); o.fluentBit == "" {
@@ -153,8 +155,8 @@ func run(o options) error {
 			fmt.Fprintln(os.Stderr, "fbfaults:", err)
 		}
 	}()
-	fmt.Printf("fluent-bit %s (%s): %d lines per experiment at %d lines/s, Grace %d, ack_timeout %s\n",
-		fbrun.Version(o.fluentBit), o.fluentBit, o.lines, o.rate, o.grace, o.ackTimeout)
+	fmt.Printf("fluent-bit %s (%s): %d lines per experiment at %d lines/s, Grace %d, ack_timeout %s, correlation_state_file %v\n",
+		fbrun.Version(o.fluentBit), o.fluentBit, o.lines, o.rate, o.grace, o.ackTimeout, o.state)
 	var results []result
 	for i, e := range experiments() {
 		if o.only != nil && !o.only.MatchString(e.name) {
@@ -371,7 +373,8 @@ var confTemplate = template.Must(template.New("conf").Parse(`[SERVICE]
     forward_address   unix://{{.Socket}}
     tag_prefix        enriched.
     ack_timeout       {{.AckTimeout}}
-{{end}}{{if .Forward}}
+{{if .State}}    correlation_state_file {{.Dir}}/sshenrich{{.Which}}.state
+{{end}}{{end}}{{if .Forward}}
 [INPUT]
     Name              forward
     Unix_Path         {{.Socket}}
@@ -501,7 +504,7 @@ func runExperiment(o options, e experiment, dir string) (res result, err error) 
 		if err := confTemplate.Execute(&b, map[string]any{
 			"Dir": dir, "Which": which, "Grace": o.grace, "ThreadSafety": threadSafety, "ReloadTimeout": reloadTimeout,
 			"Tail": tail, "Forward": forward, "Socket": filepath.Join(dir, "enriched.sock"),
-			"AckTimeout": o.ackTimeout.String(), "SinkPort": ln.Addr().(*net.TCPAddr).Port,
+			"AckTimeout": o.ackTimeout.String(), "SinkPort": ln.Addr().(*net.TCPAddr).Port, "State": o.state,
 		}); err != nil {
 			return nil, err
 		}
