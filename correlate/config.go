@@ -82,7 +82,7 @@ type Config struct {
 	MaxClockJump time.Duration
 }
 
-// DefaultConfig returns the defaults: about 45 MB when every table is
+// DefaultConfig returns the defaults: about 32 MB when every table is
 // full (docs/correlation.md), much less in use.
 func DefaultConfig() Config {
 	return Config{

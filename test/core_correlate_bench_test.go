@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -245,5 +246,57 @@ func TestSessionLinesJoin(t *testing.T) {
 	tx.Commit()
 	if durations < 2000 || inferred < 1000 {
 		t.Errorf("%d lines with a duration, %d with inferred fields, in 20000 lines of %d sessions", durations, inferred, len(ids))
+	}
+}
+
+// BenchmarkCoreCorrelateEngineOnly is the engine's share of
+// BenchmarkCoreCorrelateSessions (1,000 sources): the facts of four
+// passes over the lines (each dated a day later) are built before the
+// timer starts, and only Tx.Observe is timed, with sessions, alerts or
+// both on. A fresh engine takes over when the facts run out.
+func BenchmarkCoreCorrelateEngineOnly(b *testing.B) {
+	base := sessionLines(100000, 1000)
+	c := newCoreCorrelate(b, correlate.DefaultConfig())
+	var facts []correlate.Fact
+	for pass := range 4 {
+		lines := make([][]byte, len(base))
+		for i, l := range base {
+			lines[i] = bytes.Clone(l)
+		}
+		redate(lines, pass)
+		for _, l := range lines {
+			c.p.Parse(l, &c.env)
+			c.m.MatchIn(c.env.Message, rules.Input{Families: c.m.Families(c.env.Program), Severity: c.env.Severity}, &c.r)
+			facts = append(facts, correlate.Fact{})
+			c.b.Build(&facts[len(facts)-1], &c.env, &c.r)
+		}
+	}
+	for _, parts := range []string{"sessions", "alerts", "both"} {
+		b.Run(parts, func(b *testing.B) {
+			cfg := correlate.DefaultConfig()
+			cfg.Sessions, cfg.Alerts = parts != "alerts", parts != "sessions"
+			var eng *correlate.Engine
+			var out correlate.Output
+			b.ReportAllocs()
+			b.ResetTimer()
+			for done := 0; done < b.N; {
+				j := done % len(facts)
+				if j == 0 {
+					b.StopTimer()
+					var err error
+					if eng, err = correlate.New(builtin(b), cfg); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				n := min(corrChunk, b.N-done, len(facts)-j)
+				tx := eng.Begin()
+				for k := j; k < j+n; k++ {
+					tx.Observe(&facts[k], &out)
+				}
+				tx.Commit()
+				done += n
+			}
+		})
 	}
 }
