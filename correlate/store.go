@@ -6,9 +6,11 @@ package correlate
 //
 // Records never move: they live in a slab that grows by appending up to
 // the store's maximum, after which a new key takes the place of the
-// record that expires first among a few sampled at random (an
-// approximate LRU, as Redis does it), so that memory is bounded and
-// a flood of new keys costs a few memory reads each.
+// record that expires first among the next few under a hand that sweeps
+// the slab (a clock, as page caches have it), so that memory is bounded
+// and a flood of new keys costs a cache line or two each: the records a
+// hand looks at are adjacent, where records sampled at random cost a
+// miss each.
 //
 // Inside a transaction every change is logged (the record's image
 // before its first change, each index change, each appended record),
@@ -174,22 +176,22 @@ type store[R any] struct {
 	max    int
 
 	// Transaction state.
-	inTxn   bool
-	txn     uint32
-	log     []undoOp
-	images  []R
-	imeta   []meta
-	ikeys   []hkey
-	rng     uint64
-	saveRng uint64
-	counts  evictionCounts
-	saved   evictionCounts
+	inTxn    bool
+	txn      uint32
+	log      []undoOp
+	images   []R
+	imeta    []meta
+	ikeys    []hkey
+	hand     uint64 // the next record the sweep looks at
+	saveHand uint64
+	counts   evictionCounts
+	saved    evictionCounts
 }
 
 func newStore[R any](max, initial, stride int) *store[R] {
 	initial = min(initial, max)
 	return &store[R]{ix: newIndex(initial), recs: make([]R, 0, initial), meta: make([]meta, 0, initial),
-		keys: make([]hkey, 0, initial*stride), stride: stride, max: max, rng: 0x9E3779B97F4A7C15}
+		keys: make([]hkey, 0, initial*stride), stride: stride, max: max}
 }
 
 // keysOf returns record r's key slots.
@@ -204,7 +206,7 @@ func (s *store[R]) len() int { return len(s.recs) }
 func (s *store[R]) begin() {
 	s.inTxn = true
 	s.txn++
-	s.saveRng, s.saved = s.rng, s.counts
+	s.saveHand, s.saved = s.hand, s.counts
 }
 
 // commit forgets the log.
@@ -231,7 +233,7 @@ func (s *store[R]) abort() {
 			s.recs, s.meta, s.keys = s.recs[:u.rec], s.meta[:u.rec], s.keys[:int(u.rec)*s.stride]
 		}
 	}
-	s.rng, s.counts = s.saveRng, s.saved
+	s.hand, s.counts = s.saveHand, s.saved
 	s.commit()
 }
 
@@ -337,18 +339,19 @@ func (s *store[R]) unlink(r int32) {
 	s.meta[r].nkeys = 0
 }
 
-// slot finds a record for a new key: a dead one among a few sampled,
-// else a new one while the store may grow, else the sampled record
-// that dies first (it is evicted).
+// slot finds a record for a new key: a dead one among the next few
+// under the hand, else a new one while the store may grow, else the one
+// of them that dies first (it is evicted).
 func (s *store[R]) slot(now int64) int32 {
 	n := len(s.recs)
-	samples := 2
+	look := 2
 	if n >= s.max {
-		samples = 8
+		look = 8
 	}
 	best := int32(-1)
-	for i := 0; i < samples && n > 0; i++ {
-		r := int32(s.next() % uint64(n))
+	for i := 0; i < look && n > 0; i++ {
+		r := int32(s.hand % uint64(n))
+		s.hand++
 		if best < 0 || s.meta[r].exp < s.meta[best].exp {
 			best = r
 		}
@@ -388,15 +391,4 @@ func (s *store[R]) grow(size int) {
 	keys := make([]hkey, len(s.keys), size*s.stride)
 	copy(keys, s.keys)
 	s.recs, s.meta, s.keys = recs, meta, keys
-}
-
-// next is xorshift64*: cheap, and restored on abort so that a replayed
-// transaction evicts as the first attempt did.
-func (s *store[R]) next() uint64 {
-	x := s.rng
-	x ^= x >> 12
-	x ^= x << 25
-	x ^= x >> 27
-	s.rng = x
-	return x * 2685821657736338717
 }

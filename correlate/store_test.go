@@ -108,10 +108,10 @@ func TestStoreAbortRestores(t *testing.T) {
 		meta  []meta
 		keys  []hkey
 		found map[hkey]int32
-		rng   uint64
+		hand  uint64
 	}
 	snapshot := func() state {
-		st := state{recs: append([]rec(nil), s.recs...), meta: append([]meta(nil), s.meta...), keys: append([]hkey(nil), s.keys...), found: map[hkey]int32{}, rng: s.rng}
+		st := state{recs: append([]rec(nil), s.recs...), meta: append([]meta(nil), s.meta...), keys: append([]hkey(nil), s.keys...), found: map[hkey]int32{}, hand: s.hand}
 		for i := range st.meta {
 			st.meta[i].txn = 0 // bookkeeping, not state
 		}
@@ -127,7 +127,7 @@ func TestStoreAbortRestores(t *testing.T) {
 		apply(1 + rng.IntN(80))
 		s.abort()
 		after := snapshot()
-		if len(after.recs) != len(before.recs) || after.rng != before.rng {
+		if len(after.recs) != len(before.recs) || after.hand != before.hand {
 			t.Fatalf("round %d: %d records after abort, %d before", round, len(after.recs), len(before.recs))
 		}
 		for i := range before.recs {
