@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -433,6 +434,32 @@ func BenchmarkFlushPath(b *testing.B) {
 			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "records/s")
 			b.ReportMetric(float64(testing.AllocsPerRun(1, func() { w.e.Begin(); w.enrichChunk(in, "ssh.raw", quietLog); w.e.Commit() }))/1000, "allocs/record")
 		})
+	}
+}
+
+// BenchmarkFlushPathChunkSize is BenchmarkFlushPath/ecs with the chunk
+// sizes Fluent Bit flushes: its tail input fills chunks of about 2 MB,
+// some 15,000 of these lines, where BenchmarkFlushPath takes 1,000. Each
+// line of test/loggen's log is a session of its own (a new pid), so the
+// engine's working set grows with the chunk: the per-record cost at
+// 15,000 is what the worker thread pays inside Fluent Bit, beyond the
+// Forward path (make bench-fluentbit). Without correlation the chunk
+// size matters little.
+func BenchmarkFlushPathChunkSize(b *testing.B) {
+	for _, correlation := range []string{"on", "off"} {
+		for _, n := range []int{1000, 15000} {
+			b.Run(fmt.Sprintf("correlation=%s/records=%d", correlation, n), func(b *testing.B) {
+				w := testWorker(b, map[string]string{"correlation": correlation})
+				in := mixedChunk(b, n)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					w.e.Begin()
+					w.enrichChunk(in, "ssh.raw", quietLog)
+					w.e.Commit()
+				}
+				b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*n), "ns/record")
+			})
+		}
 	}
 }
 
