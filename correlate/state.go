@@ -417,10 +417,12 @@ func (e *Engine) SaveStateFile(path string, wait time.Duration) error {
 	return nil
 }
 
-// LoadStateFile reads the state at path into the engine and removes
-// the file, so that a later start after a crash (which writes no state)
-// does not take up this older one. A missing file is no error: found is
-// false.
+// LoadStateFile reads the state at path into the engine. A missing
+// file is no error: found is false. The file stays: after a crash
+// (which writes none) the next start takes up this one again, the state
+// of the last clean exit. That adds no count twice: the lines after that
+// exit are not in it, and those Fluent Bit replays after the crash were
+// never acknowledged, so never counted in it either.
 func (e *Engine) LoadStateFile(path string) (rep LoadReport, found bool, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -431,8 +433,5 @@ func (e *Engine) LoadStateFile(path string) (rep LoadReport, found bool, err err
 	}
 	rep, err = e.ReadState(f)
 	_ = f.Close() // read-only
-	if err != nil {
-		return rep, true, err
-	}
-	return rep, true, os.Remove(path)
+	return rep, true, err
 }

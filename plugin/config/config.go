@@ -161,7 +161,7 @@ var Keys = []Key{
 	{"mask_key_file", "", "File holding the HMAC key, instead of mask_key."},
 	{"mask_message", "off", "Also mask the user names and addresses inside the original line (the message key's value is rewritten)."},
 	{"metrics_listen", "off", "host:port (e.g. 127.0.0.1:2021) on which to serve Prometheus metrics at GET /metrics; off or empty: none. Every output that sets it must name the same address: the process serves one endpoint (docs/metrics.md)."},
-	{"correlation_state_file", "", "File the correlation engine's sessions and counters are written to when the output stops (a restart, a hot reload) and read back from, then removed, when it starts, so that they carry over; in a directory that exists, one file per output. Empty: none (docs/correlation.md, Restarts and reloads)."},
+	{"correlation_state_file", "", "File the correlation engine's sessions and counters are written to when the output stops (a restart, a hot reload) and read back from when it starts, so that they carry over; in a directory that exists, one file per output. Empty: none (docs/correlation.md, Restarts and reloads)."},
 }
 
 func init() {
