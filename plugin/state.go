@@ -46,8 +46,7 @@ func (in *instance) releaseState() {
 	stateFilesMu.Unlock()
 }
 
-// loadState reads the state the file holds into the new engine, last in
-// start, so that a start that fails leaves the file for the next. A file
+// loadState reads the state the file holds into the new engine. A file
 // that cannot be read is reported and the engine starts empty: the
 // records matter more than the state.
 func (in *instance) loadState() {
