@@ -76,7 +76,7 @@ func (in *instance) saveState() {
 	defer in.releaseState()
 	start := time.Now()
 	if err := in.engine.SaveStateFile(path, stateWait); err != nil {
-		in.log.warnf("correlation_state_file %s: the state is not saved (%v); the next start begins with empty tables", path, err)
+		in.log.warnf("correlation_state_file %s: the state is not saved (%v); the next start takes up the state of an earlier exit, if any", path, err)
 		return
 	}
 	s := in.engine.Stats()
