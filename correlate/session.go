@@ -16,6 +16,7 @@ const (
 	sessOpened                        // a login session opened
 	sessEnded                         // an end line was seen
 	sessAddrLinked                    // the session's address key leads to it
+	sessNewestFirst                   // an end line of a polled trace log started it: its older lines follow
 )
 
 // Bounds of the text a session keeps.
@@ -156,6 +157,12 @@ func (e *Engine) sshSession(f *Fact, t int64, out *Output, readonly bool) {
 			pidKey = addrKey
 		}
 		r = e.newSession(pidKey, f, t)
+	case !readonly && hasPid && f.Polled && role == rules.SessionEnd:
+		// The AX switch's trace log is written newest first: a
+		// session's end comes before its other lines, which join it as
+		// older lines (sameConnection), the connect line last.
+		r = e.newSession(pidKey, f, t)
+		ss.mut(r).flags |= sessNewestFirst
 	}
 	if r < 0 {
 		return
@@ -192,7 +199,11 @@ func (e *Engine) sshAddrKey(f *Fact) hkey {
 // address.
 func (e *Engine) sameConnection(r int32, f *Fact, t int64) bool {
 	s := &e.sessions.recs[r]
-	if s.flags&(sessPastConnect|sessEnded) != 0 && (t == 0 || t > s.start) {
+	newer := t == 0 || t > s.start
+	if s.flags&sessNewestFirst != 0 {
+		newer = t > s.last // read newest first: older and undated lines are its own
+	}
+	if s.flags&(sessPastConnect|sessEnded) != 0 && newer {
 		return false
 	}
 	return s.ip.n == 0 || bytes.Equal(s.get(s.ip), f.SourceIP) && (s.port < 0 || int(s.port) == f.SourcePort)
@@ -204,7 +215,9 @@ func (e *Engine) sameConnection(r int32, f *Fact, t int64) bool {
 func (e *Engine) otherConnection(r int32, f *Fact) bool {
 	s := &e.sessions.recs[r]
 	if s.ip.n == 0 {
-		return s.flags&sessEnded != 0
+		// Ended, the pid was reused; but a session read newest first
+		// ends before its older lines come.
+		return s.flags&sessEnded != 0 && (s.flags&sessNewestFirst == 0 || f.Time > s.last)
 	}
 	return !bytes.Equal(s.get(s.ip), f.SourceIP) || s.port >= 0 && int(s.port) != f.SourcePort
 }
@@ -309,6 +322,12 @@ func (e *Engine) update(r int32, f *Fact, t int64, role rules.SessionRole) {
 	if s.flags&sessEnded == 0 {
 		exp = max(ss.exp(r), exp)
 	}
+	if s.flags&sessNewestFirst != 0 {
+		// A poll is read after the lines it holds were written (its
+		// Date header is later): the older lines still to come must
+		// find the session, however long ago it ended.
+		exp = max(exp, e.now+int64(e.cfg.EndedTTL))
+	}
 	ss.setExp(r, exp)
 }
 
@@ -350,11 +369,20 @@ func (e *Engine) report(r int32, f *Fact, t int64, role rules.SessionRole, out *
 		out.VRF = int(s.vrf)
 		out.Inferred |= InferredVRF
 	}
-	if role == rules.SessionClose || role == rules.SessionEnd {
+	newestFirst := s.flags&sessNewestFirst != 0
+	switch {
+	case (role == rules.SessionClose || role == rules.SessionEnd) && !(newestFirst && t == s.start):
 		if t >= s.start && s.start > 0 {
 			out.Duration = time.Duration(t - s.start)
 			out.HasDuration = true
 		}
+	case role == rules.SessionConnect && newestFirst && t > 0 && s.last > t:
+		// Read newest first, the session is complete at its connect
+		// line, which gets the duration its end line could not have.
+		out.Duration = time.Duration(s.last - t)
+		out.HasDuration = true
+	}
+	if role == rules.SessionClose || role == rules.SessionEnd {
 		if f.BytesSent < 0 && s.bytesSent >= 0 {
 			out.BytesSent = s.bytesSent
 			out.Inferred |= InferredBytesSent

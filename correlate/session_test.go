@@ -342,3 +342,51 @@ func TestKeyedSessionIDDoesNotAllocate(t *testing.T) {
 		t.Errorf("session id %q", out.SessionID)
 	}
 }
+
+// TestAXSessionNewestFirst: the AX switch's trace log is written newest
+// first, so a session's end line comes before its other lines. It
+// starts the session, the older lines join it, and the connect line,
+// which completes it, gets the duration; the end line gets none (its
+// session's start is not known yet). A poll read again gives the
+// repeats the same session.
+func TestAXSessionNewestFirst(t *testing.T) {
+	h := newHarness(t, DefaultConfig())
+	rs := h.run(poll)
+	var lines []result
+	for i, l := range strings.Split(poll, "\n") {
+		if strings.Contains(l, "sshd[4409]") && !strings.Contains(l, "RSA key") {
+			lines = append(lines, rs[i])
+		}
+	}
+	if len(lines) != 4 {
+		t.Fatalf("%d session lines in the poll", len(lines))
+	}
+	closing, accepted, failed, connect := lines[0], lines[1], lines[2], lines[3]
+	id := closing.Session
+	if id == "" || accepted.Session != id || failed.Session != id || connect.Session != id {
+		t.Errorf("session ids: end %q, accepted %q, failed %q, connect %q: want one", closing.Session, accepted.Session, failed.Session, connect.Session)
+	}
+	if closing.HasDur {
+		t.Errorf("the end line, read first, has a duration %v", closing.Duration)
+	}
+	if !connect.HasDur || connect.Duration != 28*time.Second {
+		t.Errorf("the connect line: duration %v (%v), want 28s (07:37:22 to 07:37:50)", connect.Duration, connect.HasDur)
+	}
+	if connect.User != "staff" {
+		t.Errorf("the connect line lacks the user its session logged in as: %+v", connect)
+	}
+	// The pid again, in a connection newer than the session's end: a
+	// session of its own.
+	if again := h.run("2024/06/16 08:05:00 sshd[4409] Connection from port 5000"); again[0].Session == id || again[0].Session == "" {
+		t.Errorf("a newer connection of pid 4409: session %q (the ended one was %q)", again[0].Session, id)
+	}
+	// A forward log is unchanged: the duration is on the end line.
+	fwd := newHarness(t, DefaultConfig()).run(`
+		2024/06/16 07:37:22 sshd[5000] Connection from port 4226
+		2024/06/16 07:37:30 sshd[5000] Accepted password for staff from port 4226
+		2024/06/16 07:37:50 sshd[5000] Closing connection to
+	`)
+	if fwd[0].HasDur || !fwd[2].HasDur || fwd[2].Duration != 28*time.Second || fwd[2].Session != fwd[0].Session {
+		t.Errorf("read oldest first: %+v", fwd)
+	}
+}

@@ -359,7 +359,7 @@ func (e *Engine) ReadState(r io.Reader) (LoadReport, error) {
 
 // valid reports whether a session's text spans lie in its arena.
 func (s *session) valid() bool {
-	if int(s.used) > len(s.arena) || s.flags >= sessAddrLinked<<1 {
+	if int(s.used) > len(s.arena) || s.flags >= sessNewestFirst<<1 {
 		return false
 	}
 	for _, t := range [...]text{s.ip, s.user, s.cn, s.pool, s.rdomain} {
