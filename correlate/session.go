@@ -371,7 +371,7 @@ func (e *Engine) report(r int32, f *Fact, t int64, role rules.SessionRole, out *
 	}
 	newestFirst := s.flags&sessNewestFirst != 0
 	switch {
-	case (role == rules.SessionClose || role == rules.SessionEnd) && !(newestFirst && t == s.start):
+	case (role == rules.SessionClose || role == rules.SessionEnd) && (!newestFirst || t != s.start):
 		if t >= s.start && s.start > 0 {
 			out.Duration = time.Duration(t - s.start)
 			out.HasDuration = true
