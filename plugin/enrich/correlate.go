@@ -119,6 +119,9 @@ func (e *Enricher) appendAlerts(dst []byte, ev *chunk.Event, nth int, c *Counts)
 		e.enc.Start(dst)
 		n := e.x.WriteAlert(&e.enc, a, e.ids.alert(nth, i))
 		dst = e.enc.Buf
+		if e.observer != nil {
+			e.observer.CountAlert(a.Rule)
+		}
 		dst[header+1], dst[header+2], dst[header+3], dst[header+4] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 	}
 	c.Alerts += len(alerts)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sshenrich/sshenrich/correlate"
 	"github.com/sshenrich/sshenrich/plugin/chunk"
+	"github.com/sshenrich/sshenrich/plugin/record"
 	"github.com/sshenrich/sshenrich/rules"
 )
 
@@ -173,5 +174,41 @@ func TestAggregatorDoesNotAllocate(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(10, pass); n != 0 {
 		t.Errorf("50 enriched records allocate %v times", n)
+	}
+}
+
+// alertCounter is an Observer that keeps the codes of the alerts it is
+// shown.
+type alertCounter struct{ codes []string }
+
+func (a *alertCounter) Count(*record.Event)             {}
+func (a *alertCounter) CountAlert(r *rules.Correlation) { a.codes = append(a.codes, r.Code()) }
+
+// TestObserverCountsAlerts: the Observer (the plugin's metrics) is shown
+// every alert record written, by its rule, for lines the Enricher
+// classifies and for records enriched elsewhere alike.
+func TestObserverCountsAlerts(t *testing.T) {
+	for _, enriched := range []bool{false, true} {
+		e := aggregator(t, correlate.DefaultConfig())
+		var obs alertCounter
+		e.Observe(&obs)
+		var in []byte
+		for i := range 8 {
+			var body any = map[string]any{"log": fmt.Sprintf("Jun 16 07:00:%02d web02 sshd[%d]: Failed password for root from 203.0.113.9 port %d ssh2", i, 100+i, 40000+i)}
+			if enriched {
+				body = nodeRecord(i, false, nil)
+			}
+			in = append(in, timedEvent(t, 1718521200+uint32(i), 0, nil, body)...)
+		}
+		var out []byte
+		var c Counts
+		e.SetTag("ssh.raw")
+		d := chunk.NewDecoder(in)
+		for d.Next() {
+			out, _ = e.Append(out, d.Event(), &c)
+		}
+		if c.Alerts != 1 || len(obs.codes) != 1 || obs.codes[0] != "CORR-0001" {
+			t.Errorf("enriched elsewhere %v: %d alert records, observer shown %v", enriched, c.Alerts, obs.codes)
+		}
 	}
 }

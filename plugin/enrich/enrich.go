@@ -92,9 +92,11 @@ type Enricher struct {
 }
 
 // Observer sees every record once it is classified, before it is
-// written: the plugin's metrics count records by code.
+// written, and every alert record: the plugin's metrics count records
+// by code and alerts by rule.
 type Observer interface {
 	Count(ev *record.Event)
+	CountAlert(r *rules.Correlation)
 }
 
 // Observe sets the Observer; nil for none.

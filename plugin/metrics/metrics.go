@@ -51,6 +51,7 @@ var FlushBuckets = []float64{
 // help holds each metric family's HELP text.
 var help = map[string]string{
 	"sshenrich_records_total":                    "Records enriched and delivered, by event.code and catalog family.",
+	"sshenrich_alerts_total":                     "Correlation alert records delivered, by rule (event.code and rule.name).",
 	"sshenrich_unclassified_total":               "Unclassified records delivered, by program (at most 64 programs per output; the rest as other).",
 	"sshenrich_records_passed_total":             "Records delivered unchanged: not a map, already enriched, or re-emitted after an internal error.",
 	"sshenrich_records_looped_total":             "Records this output re-emitted that came back to it (a Match that also matches the re-emitted tag) and were dropped.",
@@ -92,12 +93,14 @@ type Output struct {
 	// What a Tally counts into; the counters are made on first use, so
 	// that the 800-odd codes never seen cost no series.
 	entries  []*rules.Entry
+	rules    []*rules.Correlation
 	families []string // family names; index len(families) is NoFamily
 	programs programTable
 	mu       sync.Mutex // guards the lazily made counters below
 	byEntry  []*vm.Counter
 	byFamily []*vm.Counter // unclassified, by family
 	byProg   []*vm.Counter // unclassified, by program slot
+	byRule   []*vm.Counter // alert records, by correlation rule
 
 	corr *correlationSeries // the correlation engine's; nil when not added
 }
@@ -129,6 +132,8 @@ func newOutput(s *server, opts Options) *Output {
 		o.families = append(o.families, f.Name)
 	}
 	o.byEntry = make([]*vm.Counter, len(o.entries))
+	o.rules = cat.Correlations()
+	o.byRule = make([]*vm.Counter, len(o.rules))
 	o.byFamily = make([]*vm.Counter, len(o.families)+1)
 	o.programs.init(MaxPrograms)
 	o.byProg = make([]*vm.Counter, MaxPrograms+2)
@@ -185,6 +190,7 @@ func (o *Output) NewTally() *Tally {
 		entries:  make([]uint64, len(o.entries)),
 		families: make([]uint64, len(o.families)+1),
 		programs: make([]uint64, MaxPrograms+2),
+		alerts:   make([]uint64, len(o.rules)),
 	}
 }
 
@@ -250,6 +256,17 @@ func (o *Output) add(t *Tally) {
 		c := o.byProg[i]
 		if c == nil {
 			c = o.lazyCounter(&o.byProg[i], "sshenrich_unclassified_total", `program="`+o.programs.label(i)+`"`)
+		}
+		c.AddInt64(int64(n))
+	}
+	for i, n := range t.alerts {
+		if n == 0 {
+			continue
+		}
+		c := o.byRule[i]
+		if c == nil {
+			r := o.rules[i]
+			c = o.lazyCounter(&o.byRule[i], "sshenrich_alerts_total", `code="`+escape(r.Code())+`",name="`+escape(r.Entry.Name)+`"`)
 		}
 		c.AddInt64(int64(n))
 	}

@@ -205,6 +205,7 @@ type flush struct {
 	passed int
 	result Result
 	took   time.Duration
+	alerts []string // codes of the correlation rules whose alerts the flush wrote
 }
 
 // TestExposition runs flushes through a Tally and reads back every
@@ -244,8 +245,8 @@ func TestExposition(t *testing.T) {
 		{
 			name: "delivered flushes count their records",
 			flushes: []flush{
-				{[]string{failed, failed, accepted, noise, sshdOdd, bare}, 3, OK, 300 * time.Microsecond},
-				{[]string{failed}, 0, OK, 20 * time.Millisecond},
+				{[]string{failed, failed, accepted, noise, sshdOdd, bare}, 3, OK, 300 * time.Microsecond, []string{"CORR-0001"}},
+				{[]string{failed}, 0, OK, 20 * time.Millisecond, []string{"CORR-0001", "CORR-0002"}},
 			},
 			want: map[string]float64{
 				`sshenrich_records_total{output="o",code="` + failedCode + `",family="` + failedFam + `"}`: 3,
@@ -256,6 +257,8 @@ func TestExposition(t *testing.T) {
 				`sshenrich_unclassified_total{output="o",program="sshd"}`:                                  1,
 				`sshenrich_unclassified_total{output="o",program="none"}`:                                  1,
 				`sshenrich_records_passed_total{output="o"}`:                                               3,
+				`sshenrich_alerts_total{output="o",code="CORR-0001",name="ssh-brute-force"}`:               2,
+				`sshenrich_alerts_total{output="o",code="CORR-0002",name="ssh-login-after-failures"}`:      1,
 				`sshenrich_flushes_total{output="o",result="ok"}`:                                          2,
 				`sshenrich_flushes_total{output="o",result="retry"}`:                                       0,
 				`sshenrich_flush_duration_seconds_count{output="o"}`:                                       2,
@@ -274,13 +277,14 @@ func TestExposition(t *testing.T) {
 		{
 			name: "a retried flush counts when it is delivered",
 			flushes: []flush{
-				{[]string{failed, noise}, 1, Retry, time.Second},
-				{[]string{failed, noise}, 1, OK, 2 * time.Millisecond},
+				{[]string{failed, noise}, 1, Retry, time.Second, []string{"CORR-0003"}},
+				{[]string{failed, noise}, 1, OK, 2 * time.Millisecond, []string{"CORR-0003"}},
 			},
 			want: map[string]float64{
 				`sshenrich_records_total{output="o",code="` + failedCode + `",family="` + failedFam + `"}`: 1,
 				`sshenrich_unclassified_total{output="o",program="myapp"}`:                                 1,
 				`sshenrich_records_passed_total{output="o"}`:                                               1,
+				`sshenrich_alerts_total{output="o",code="CORR-0003",name="ssh-user-enumeration"}`:          1,
 				`sshenrich_flushes_total{output="o",result="ok"}`:                                          1,
 				`sshenrich_flushes_total{output="o",result="retry"}`:                                       1,
 				`sshenrich_flush_duration_seconds_count{output="o"}`:                                       2,
@@ -291,14 +295,15 @@ func TestExposition(t *testing.T) {
 		{
 			name: "a malformed chunk's delivered events count",
 			flushes: []flush{
-				{[]string{accepted}, 0, Error, 50 * time.Microsecond},
+				{[]string{accepted}, 0, Error, 50 * time.Microsecond, nil},
 			},
 			want: map[string]float64{
 				`sshenrich_records_total{output="o",code="` + acceptedCode + `",family="openssh"}`: 1,
 				`sshenrich_flushes_total{output="o",result="error"}`:                               1,
 				`sshenrich_flush_duration_seconds_bucket{output="o",le="0.0001"}`:                  1,
 			},
-			absent: []string{`sshenrich_records_total{output="o",code="` + failedCode + `",family="` + failedFam + `"}`},
+			absent: []string{`sshenrich_records_total{output="o",code="` + failedCode + `",family="` + failedFam + `"}`,
+				`sshenrich_alerts_total{output="o",code="CORR-0001",name="ssh-brute-force"}`},
 		},
 	}
 	for _, tt := range tests {
@@ -310,6 +315,13 @@ func TestExposition(t *testing.T) {
 			for _, f := range tt.flushes {
 				for _, l := range f.lines {
 					tally.Count(x.Classify([]byte(l)))
+				}
+				for _, code := range f.alerts {
+					r, ok := cat.Correlation(code)
+					if !ok {
+						t.Fatalf("no rule %s", code)
+					}
+					tally.CountAlert(r)
 				}
 				o.Flushed(tally, f.passed, f.result, f.took)
 			}

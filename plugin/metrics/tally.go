@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sshenrich/sshenrich/plugin/record"
+	"github.com/sshenrich/sshenrich/rules"
 )
 
 // MaxPrograms bounds the program label of sshenrich_unclassified_total
@@ -26,6 +27,7 @@ type Tally struct {
 	entries  []uint64 // classified, by rules.Entry.Index
 	families []uint64 // unclassified, by family; the last: none
 	programs []uint64 // unclassified, by program slot; then other, none
+	alerts   []uint64 // alert records, by rules.Correlation.Index
 }
 
 // Count counts one enriched record by its code, family and, when it is
@@ -45,6 +47,13 @@ func (t *Tally) Count(e *record.Event) {
 	t.programs[t.out.programs.slot(e.Env.Program)]++
 }
 
+// CountAlert counts one alert record the rule raised.
+func (t *Tally) CountAlert(r *rules.Correlation) {
+	if t != nil && r != nil && r.Index >= 0 && r.Index < len(t.alerts) {
+		t.alerts[r.Index]++
+	}
+}
+
 // Reset forgets what was counted.
 func (t *Tally) Reset() {
 	if t == nil {
@@ -53,6 +62,7 @@ func (t *Tally) Reset() {
 	clear(t.entries)
 	clear(t.families)
 	clear(t.programs)
+	clear(t.alerts)
 }
 
 // programTable gives each program a slot: one of the first max distinct
