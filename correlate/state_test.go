@@ -223,22 +223,29 @@ func TestStateRefused(t *testing.T) {
 	}
 }
 
+// smallState is the state of engine h, with the smallest tables, after
+// the first half of stateLog: its bytes before the checksum.
+func smallState(tb testing.TB) (cfg Config, h *harness, body []byte) {
+	tb.Helper()
+	cfg = DefaultConfig()
+	cfg.MaxSessions, cfg.MaxCounters, cfg.MaxDistinct, cfg.MaxDedupLines = minTable, minTable, minTable, minTable
+	before, _ := stateLog()
+	h = newHarness(tb, cfg)
+	h.run(before)
+	var buf bytes.Buffer
+	if err := h.e.WriteState(&buf, time.Second); err != nil {
+		tb.Fatal(err)
+	}
+	return cfg, h, buf.Bytes()[:buf.Len()-sha256.Size]
+}
+
 // TestStateCrafted: whatever a file with a valid checksum holds (each
 // byte of a real state overwritten in turn, the checksum redone), it is
 // refused or taken without a panic, and the engine then runs a log
 // without one: indexes, key counts and text spans are checked.
 func TestStateCrafted(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.MaxSessions, cfg.MaxCounters, cfg.MaxDistinct, cfg.MaxDedupLines = minTable, minTable, minTable, minTable
-	before, after := stateLog()
-	h := newHarness(t, cfg)
-	h.run(before)
-	var buf bytes.Buffer
-	if err := h.e.WriteState(&buf, time.Second); err != nil {
-		t.Fatal(err)
-	}
-	good := buf.Bytes()
-	body := good[:len(good)-sha256.Size]
+	cfg, h, body := smallState(t)
+	_, after := stateLog()
 	// Every byte of the header and of the first session and counter
 	// records (their text spans and lengths), about 800 others.
 	const header = 208 + 40 // the engine's header, then the sessions table's
