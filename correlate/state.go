@@ -148,6 +148,7 @@ func (e *Engine) WriteState(w io.Writer, wait time.Duration) error {
 func writeStore[R any](s *stateWriter, st *store[R]) {
 	s.u64(uint64(st.stride))
 	s.u64(st.hand)
+	s.u64(st.rng)
 	s.u64(st.counts.evicted)
 	s.u64(st.counts.expired)
 	slab(s, st.recs)
@@ -218,6 +219,7 @@ type loaded[R any] struct {
 	live   int
 	slots  []islot
 	hand   uint64
+	rng    uint64
 	counts evictionCounts
 }
 
@@ -225,7 +227,7 @@ type loaded[R any] struct {
 // valid, which checks a record's own spans.
 func readStore[R any](r *stateReader, st *store[R], valid func(*R) bool) *loaded[R] {
 	stride := r.u64()
-	l := &loaded[R]{hand: r.u64(), counts: evictionCounts{r.u64(), r.u64()}}
+	l := &loaded[R]{hand: r.u64(), rng: r.u64(), counts: evictionCounts{r.u64(), r.u64()}}
 	const most = 1 << 26 // records or slots; the bound of every table is far below
 	l.recs = readSlab[R](r, most)
 	l.meta = readSlab[meta](r, most)
@@ -283,7 +285,7 @@ func install[R any](st *store[R], l *loaded[R], name string, rep *LoadReport) in
 	}
 	st.recs, st.meta, st.keys = l.recs, l.meta, l.keys
 	st.ix = index{slots: l.slots, live: l.live}
-	st.hand, st.counts = l.hand, l.counts
+	st.hand, st.rng, st.counts = l.hand, l.rng, l.counts
 	return len(l.recs)
 }
 

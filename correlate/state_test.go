@@ -248,11 +248,11 @@ func TestStateCrafted(t *testing.T) {
 	_, after := stateLog()
 	// Every byte of the header and of the first session and counter
 	// records (their text spans and lengths), about 800 others.
-	const header = 208 + 40 // the engine's header, then the sessions table's
+	const header = 208 + 48 // the engine's header, then the sessions table's
 	ss := h.e.sessions
 	sessionBytes := len(ss.recs)*int(unsafe.Sizeof(session{})) + 8 + len(ss.meta)*int(unsafe.Sizeof(meta{})) + 8 +
 		len(ss.keys)*int(unsafe.Sizeof(hkey{})) + 16 + len(ss.ix.slots)*int(unsafe.Sizeof(islot{}))
-	firstCounter := header + sessionBytes + 40
+	firstCounter := header + sessionBytes + 48
 	if binary.LittleEndian.Uint64(body[header-8:]) != uint64(len(ss.recs)) || binary.LittleEndian.Uint64(body[firstCounter-8:]) != uint64(len(h.e.counters.recs)) {
 		t.Fatalf("the records are not where the test looks for them: the format changed")
 	}

@@ -5,12 +5,16 @@ package correlate
 // reached by several keys (a session by its pid and by its address).
 //
 // Records never move: they live in a slab that grows by appending up to
-// the store's maximum, after which a new key takes the place of the
-// record that expires first among the next few under a hand that sweeps
-// the slab (a clock, as page caches have it), so that memory is bounded
-// and a flood of new keys costs a cache line or two each: the records a
-// hand looks at are adjacent, where records sampled at random cost a
-// miss each.
+// the store's maximum. While it grows, a new key takes a dead record
+// found among two sampled at random, or a new one. Once it is full, a
+// new key takes the place of the record that expires first among the
+// next eight under a hand that sweeps the slab (a clock, as page caches
+// have it), so that memory is bounded and a flood of new keys costs a
+// cache line or two each: the records a hand looks at are adjacent,
+// where eight random samples cost a miss each. (While the slab grows,
+// adjacent records were made at about the same time and live or die
+// together: two of them find a dead record less often than two at
+// random, and the slab would grow to its bound.)
 //
 // Inside a transaction every change is logged (the record's image
 // before its first change, each index change, each appended record),
@@ -182,8 +186,10 @@ type store[R any] struct {
 	images   []R
 	imeta    []meta
 	ikeys    []hkey
-	hand     uint64 // the next record the sweep looks at
+	hand     uint64 // the next record the sweep of a full store looks at
+	rng      uint64 // the random samples of a growing store
 	saveHand uint64
+	saveRng  uint64
 	counts   evictionCounts
 	saved    evictionCounts
 }
@@ -191,7 +197,7 @@ type store[R any] struct {
 func newStore[R any](max, initial, stride int) *store[R] {
 	initial = min(initial, max)
 	return &store[R]{ix: newIndex(initial), recs: make([]R, 0, initial), meta: make([]meta, 0, initial),
-		keys: make([]hkey, 0, initial*stride), stride: stride, max: max}
+		keys: make([]hkey, 0, initial*stride), stride: stride, max: max, rng: 0x9E3779B97F4A7C15}
 }
 
 // keysOf returns record r's key slots.
@@ -206,7 +212,7 @@ func (s *store[R]) len() int { return len(s.recs) }
 func (s *store[R]) begin() {
 	s.inTxn = true
 	s.txn++
-	s.saveHand, s.saved = s.hand, s.counts
+	s.saveHand, s.saveRng, s.saved = s.hand, s.rng, s.counts
 }
 
 // commit forgets the log.
@@ -233,7 +239,7 @@ func (s *store[R]) abort() {
 			s.recs, s.meta, s.keys = s.recs[:u.rec], s.meta[:u.rec], s.keys[:int(u.rec)*s.stride]
 		}
 	}
-	s.hand, s.counts = s.saveHand, s.saved
+	s.hand, s.rng, s.counts = s.saveHand, s.saveRng, s.saved
 	s.commit()
 }
 
@@ -339,19 +345,26 @@ func (s *store[R]) unlink(r int32) {
 	s.meta[r].nkeys = 0
 }
 
-// slot finds a record for a new key: a dead one among the next few
-// under the hand, else a new one while the store may grow, else the one
-// of them that dies first (it is evicted).
+// slot finds a record for a new key: while the store grows, a dead one
+// of two sampled at random, else a new one; once it is full, the one
+// that dies first of the next eight under the hand (a dead one, or an
+// eviction).
 func (s *store[R]) slot(now int64) int32 {
 	n := len(s.recs)
+	full := n >= s.max
 	look := 2
-	if n >= s.max {
+	if full {
 		look = 8
 	}
 	best := int32(-1)
 	for i := 0; i < look && n > 0; i++ {
-		r := int32(s.hand % uint64(n))
-		s.hand++
+		var r int32
+		if full {
+			r = int32(s.hand % uint64(n))
+			s.hand++
+		} else {
+			r = int32(s.next() % uint64(n))
+		}
 		if best < 0 || s.meta[r].exp < s.meta[best].exp {
 			best = r
 		}
@@ -391,4 +404,15 @@ func (s *store[R]) grow(size int) {
 	keys := make([]hkey, len(s.keys), size*s.stride)
 	copy(keys, s.keys)
 	s.recs, s.meta, s.keys = recs, meta, keys
+}
+
+// next is xorshift64*: cheap, and restored on abort so that a replayed
+// transaction evicts as the first attempt did.
+func (s *store[R]) next() uint64 {
+	x := s.rng
+	x ^= x >> 12
+	x ^= x << 25
+	x ^= x >> 27
+	s.rng = x
+	return x * 2685821657736338717
 }

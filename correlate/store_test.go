@@ -109,9 +109,10 @@ func TestStoreAbortRestores(t *testing.T) {
 		keys  []hkey
 		found map[hkey]int32
 		hand  uint64
+		rng   uint64
 	}
 	snapshot := func() state {
-		st := state{recs: append([]rec(nil), s.recs...), meta: append([]meta(nil), s.meta...), keys: append([]hkey(nil), s.keys...), found: map[hkey]int32{}, hand: s.hand}
+		st := state{recs: append([]rec(nil), s.recs...), meta: append([]meta(nil), s.meta...), keys: append([]hkey(nil), s.keys...), found: map[hkey]int32{}, hand: s.hand, rng: s.rng}
 		for i := range st.meta {
 			st.meta[i].txn = 0 // bookkeeping, not state
 		}
@@ -127,7 +128,7 @@ func TestStoreAbortRestores(t *testing.T) {
 		apply(1 + rng.IntN(80))
 		s.abort()
 		after := snapshot()
-		if len(after.recs) != len(before.recs) || after.hand != before.hand {
+		if len(after.recs) != len(before.recs) || after.hand != before.hand || after.rng != before.rng {
 			t.Fatalf("round %d: %d records after abort, %d before", round, len(after.recs), len(before.recs))
 		}
 		for i := range before.recs {
@@ -148,5 +149,34 @@ func TestStoreAbortRestores(t *testing.T) {
 		s.begin()
 		apply(1 + rng.IntN(80))
 		s.commit()
+	}
+}
+
+// TestGrowingStoreReusesDead: while a store grows, a new key takes a
+// dead record when most are dead, so the store stays within a small
+// multiple of its live records (a session-shaped load: most records die
+// soon, a third live long; two random samples settle near 10), far
+// below its bound (a hand that looks at adjacent records while the
+// store grows fills it).
+func TestGrowingStoreReusesDead(t *testing.T) {
+	s := newStore[seenValue](1<<16, 64, 1)
+	live := 0
+	for i := range 200000 {
+		now := int64(i)
+		ttl := int64(50)
+		if i%3 == 0 {
+			ttl = 2000
+		}
+		s.insert(hkey{a: uint64(i)*0x9E3779B97F4A7C15 | 1, b: uint64(i)}, now, now+ttl, true)
+		if i == 199999 {
+			for r := range s.meta {
+				if s.meta[r].exp > now {
+					live++
+				}
+			}
+		}
+	}
+	if n := s.len(); n > 16*live {
+		t.Errorf("%d records for %d live ones: the store grows instead of reusing dead records", n, live)
 	}
 }
