@@ -127,6 +127,24 @@ func TestObserveDoesNotAllocate(t *testing.T) {
 	}
 }
 
+// floodSources observes n distinct sources, each a connection that
+// succeeds and a failed password, a millisecond apart: a session, two
+// counters and a distinct value each.
+func floodSources(h *harness, n int) {
+	failed, _ := h.cat.Lookup("SSHD-0032")
+	conn, _ := h.cat.Lookup("SSHD-0008")
+	var f Fact
+	var out Output
+	at := time.Date(2025, 6, 16, 7, 0, 0, 0, time.UTC)
+	for i := range n {
+		floodFact(&f, conn, i, at.Add(time.Duration(i)*time.Millisecond))
+		f.Outcome = "success"
+		h.e.Observe(&f, &out)
+		floodFact(&f, failed, i, at.Add(time.Duration(i)*time.Millisecond))
+		h.e.Observe(&f, &out)
+	}
+}
+
 // heapAfter runs fn and returns the live heap it added, after a GC.
 func heapAfter(fn func()) int64 {
 	var m0, m1 runtime.MemStats
@@ -149,20 +167,7 @@ func BenchmarkMemoryPerSource(b *testing.B) {
 	cfg.MaxSessions, cfg.MaxCounters, cfg.MaxDistinct = n, 4*n, n
 	for range b.N {
 		h := newHarness(b, cfg)
-		failed, _ := h.cat.Lookup("SSHD-0032")
-		conn, _ := h.cat.Lookup("SSHD-0008")
-		var f Fact
-		var out Output
-		at := time.Date(2025, 6, 16, 7, 0, 0, 0, time.UTC)
-		grown := heapAfter(func() {
-			for i := range n {
-				floodFact(&f, conn, i, at.Add(time.Duration(i)*time.Millisecond))
-				f.Outcome = "success"
-				h.e.Observe(&f, &out)
-				floodFact(&f, failed, i, at.Add(time.Duration(i)*time.Millisecond))
-				h.e.Observe(&f, &out)
-			}
-		})
+		grown := heapAfter(func() { floodSources(h, n) })
 		s := h.e.Stats()
 		b.ReportMetric(float64(grown)/n, "B/source")
 		b.ReportMetric(float64(s.Counters)/n, "counters/source")
@@ -180,21 +185,8 @@ func BenchmarkMemoryPerSource(b *testing.B) {
 func BenchmarkHeapMillionSources(b *testing.B) {
 	for range b.N {
 		h := newHarness(b, DefaultConfig())
-		failed, _ := h.cat.Lookup("SSHD-0032")
-		conn, _ := h.cat.Lookup("SSHD-0008")
-		var f Fact
-		var out Output
-		at := time.Date(2025, 6, 16, 7, 0, 0, 0, time.UTC)
 		const n = 1000000
-		grown := heapAfter(func() {
-			for i := range n {
-				floodFact(&f, conn, i, at.Add(time.Duration(i)*time.Millisecond))
-				f.Outcome = "success"
-				h.e.Observe(&f, &out)
-				floodFact(&f, failed, i, at.Add(time.Duration(i)*time.Millisecond))
-				h.e.Observe(&f, &out)
-			}
-		})
+		grown := heapAfter(func() { floodSources(h, n) })
 		s := h.e.Stats()
 		b.ReportMetric(float64(grown)/(1<<20), "MB-heap")
 		b.ReportMetric(float64(s.Sessions), "sessions")
@@ -253,17 +245,7 @@ func TestConcurrentTransactions(t *testing.T) {
 // a new engine, as a stopping and a starting plugin do.
 func BenchmarkStateFile(b *testing.B) {
 	h := newHarness(b, DefaultConfig())
-	failed, _ := h.cat.Lookup("SSHD-0032")
-	conn, _ := h.cat.Lookup("SSHD-0008")
-	var f Fact
-	var out Output
-	at := time.Date(2025, 6, 16, 7, 0, 0, 0, time.UTC)
-	for i := range 100000 {
-		floodFact(&f, conn, i, at.Add(time.Duration(i)*time.Millisecond))
-		h.e.Observe(&f, &out)
-		floodFact(&f, failed, i, at.Add(time.Duration(i)*time.Millisecond))
-		h.e.Observe(&f, &out)
-	}
+	floodSources(h, 100000)
 	path := filepath.Join(b.TempDir(), "corr.state")
 	var size int64
 	b.ResetTimer()

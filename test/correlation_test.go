@@ -1,18 +1,13 @@
 package test
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/sshenrich/sshenrich/test/fwdserver"
 )
@@ -136,41 +131,6 @@ func TestCorrelationSequences(t *testing.T) {
 	})
 }
 
-// downstreamEvents reads the -O file's messages and returns the raw
-// events (each [[time, metadata], body]) in order.
-func downstreamEvents(t *testing.T, file string) [][]byte {
-	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	dec := msgpack.NewDecoder(bytes.NewReader(data))
-	for {
-		var msg struct {
-			_msgpack struct{} `msgpack:",as_array"`
-			Tag      string
-			Events   []byte
-		}
-		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		rest := msg.Events
-		for len(rest) > 0 {
-			d := msgpack.NewDecoder(bytes.NewReader(rest))
-			var ev msgpack.RawMessage
-			if err := d.Decode(&ev); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, ev)
-			rest = rest[len(ev):]
-		}
-	}
-	return out
-}
-
 // TestFleet: three nodes each see three failed passwords from one
 // source on their own host (conf/fleet/node.conf: no alerts there, and
 // three would not reach CORR-0001's eight anyway); the aggregator
@@ -204,9 +164,7 @@ func TestFleet(t *testing.T) {
 				t.Errorf("node %s record %v", host, d.body)
 			}
 			nodeBodies = append(nodeBodies, d.body)
-		}
-		for _, ev := range downstreamEvents(t, down) {
-			chunk = append(chunk, ev...)
+			chunk = append(chunk, d.raw...)
 		}
 	}
 	raw := filepath.Join(t.TempDir(), "nodes.bin")

@@ -28,6 +28,7 @@ type downstream struct {
 	tag  string
 	meta map[string]any
 	body map[string]any
+	raw  []byte // the whole event, [[time, metadata], body], as received
 }
 
 func readDownstream(t *testing.T, file string) []downstream {
@@ -52,7 +53,7 @@ func readDownstream(t *testing.T, file string) []downstream {
 		d := chunk.NewDecoder(msg.Events)
 		for d.Next() {
 			ev := d.Event()
-			rec := downstream{tag: msg.Tag}
+			rec := downstream{tag: msg.Tag, raw: ev.Raw}
 			_ = msgpack.Unmarshal(ev.Meta, &rec.meta)
 			if err := msgpack.Unmarshal(ev.Body, &rec.body); err != nil {
 				t.Fatalf("downstream body: %v", err)
