@@ -143,7 +143,7 @@ func (e *Engine) countRule(r *rules.Correlation, f *Fact, t int64, out *Output) 
 			c.slots[mod(s, windowSlots)] = 0
 		}
 		c.head = slot
-		if c.total() == 0 {
+		if total = c.total(); total == 0 {
 			c.first = t
 		}
 	case slot <= c.head-windowSlots:
@@ -152,6 +152,7 @@ func (e *Engine) countRule(r *rules.Correlation, f *Fact, t int64, out *Output) 
 	}
 	if n := &c.slots[mod(slot, windowSlots)]; *n < ^uint16(0) {
 		*n++
+		total++
 	}
 	c.first = min(c.first, t)
 	c.last = max(c.last, t)
@@ -159,7 +160,7 @@ func (e *Engine) countRule(r *rules.Correlation, f *Fact, t int64, out *Output) 
 		c.sample(e.value(r.Sample, f, out))
 	}
 	cs.setExp(i, max(cs.exp(i), c.last+ttl))
-	count := c.total()
+	count := total
 	if count < r.Count {
 		return
 	}

@@ -107,14 +107,30 @@ func (ix *index) set(k hkey, r int32) int32 {
 	return -1
 }
 
-// del removes k and returns its record, or -1. The slots that follow
-// in k's run move back over the gap when the gap lies between their
-// home slot and where they are.
+// del removes k and returns its record, or -1.
 func (ix *index) del(k hkey) int32 {
 	i := ix.find(k)
 	if i < 0 {
 		return -1
 	}
+	return ix.delAt(i)
+}
+
+// delIf removes k if it leads to record r, in one probe, and reports
+// whether it did.
+func (ix *index) delIf(k hkey, r int32) bool {
+	i := ix.find(k)
+	if i < 0 || ix.slots[i].v != r+1 {
+		return false
+	}
+	ix.delAt(i)
+	return true
+}
+
+// delAt empties slot i and returns its record. The slots that follow
+// in its run move back over the gap when the gap lies between their
+// home slot and where they are.
+func (ix *index) delAt(i int) int32 {
 	prev := ix.slots[i].v - 1
 	mask := len(ix.slots) - 1
 	for j := (i + 1) & mask; ix.slots[j].v != 0; j = (j + 1) & mask {
@@ -288,10 +304,10 @@ func (s *store[R]) setIndex(k hkey, r int32) {
 	}
 }
 
-func (s *store[R]) delIndex(k hkey) {
-	prev := s.ix.del(k)
-	if s.inTxn && prev >= 0 {
-		s.log = append(s.log, undoOp{op: opIndex, k: k, prev: prev})
+// delIndexIf removes k from the index, logged, if it leads to r.
+func (s *store[R]) delIndexIf(k hkey, r int32) {
+	if s.ix.delIf(k, r) && s.inTxn {
+		s.log = append(s.log, undoOp{op: opIndex, k: k, prev: r})
 	}
 }
 
@@ -321,26 +337,19 @@ func (s *store[R]) link(k hkey, r int32) {
 	m, keys := &s.meta[r], s.keysOf(r)
 	if !s.has(r, k) {
 		if int(m.nkeys) == s.stride {
-			last := keys[s.stride-1]
-			if s.ix.get(last) == r {
-				s.delIndex(last)
-			}
+			s.delIndexIf(keys[s.stride-1], r)
 			m.nkeys--
 		}
 		keys[m.nkeys] = k
 		m.nkeys++
 	}
-	if s.ix.get(k) != r {
-		s.setIndex(k, r)
-	}
+	s.setIndex(k, r)
 }
 
 // unlink removes r's keys from the index (those that still lead to r).
 func (s *store[R]) unlink(r int32) {
 	for _, k := range s.keysOf(r)[:s.meta[r].nkeys] {
-		if s.ix.get(k) == r {
-			s.delIndex(k)
-		}
+		s.delIndexIf(k, r)
 	}
 	s.meta[r].nkeys = 0
 }
