@@ -80,6 +80,16 @@ type Config struct {
 	// unless clockConfirm lines in a row agree: a lone line from a bad
 	// clock or a wrong year does not expire everything.
 	MaxClockJump time.Duration
+
+	// Backfill: lookups are made at a line's own time, so that a line
+	// behind the clock (a node's backlog after an outage, an older file
+	// read after a newer one) finds the sessions and counters of its
+	// time while they are still there. A table that has room keeps a
+	// record this long after it died before it reuses it, so that they
+	// are; 0 reuses it at once (the default: a table of live records
+	// is smaller and faster), and a full table reuses the first to die
+	// whatever this says.
+	Backfill time.Duration
 }
 
 // DefaultConfig returns the defaults: about 32 MB when every table is
@@ -131,6 +141,7 @@ func ConfigKeys() []ConfigKey {
 		{"dedup_max_lines", strconv.Itoa(d.MaxDedupLines), "Polled AX trace lines remembered to recognise repeats (1024 to 16M)."},
 		{"dedup_ttl", "7d", "How long a polled line is remembered; longer than the switch keeps it."},
 		{"correlation_max_clock_jump", "1h", "A line further ahead than this does not move the clock unless 16 lines in a row agree."},
+		{"correlation_backfill", "0", "How long a table that has room keeps a record after it died, so that a line that far behind the clock (a node's backlog reaching an aggregator after an outage) still joins its sessions and counters (0 to 30d; 0 reuses records at once)."},
 	}
 }
 
@@ -198,6 +209,8 @@ func (c *Config) Set(key, value string) error {
 		return dur(&c.DedupTTL, time.Minute, 90*24*time.Hour)
 	case "correlation_max_clock_jump":
 		return dur(&c.MaxClockJump, time.Minute, 30*24*time.Hour)
+	case "correlation_backfill":
+		return dur(&c.Backfill, 0, 30*24*time.Hour)
 	}
 	return fmt.Errorf("%s: not a correlation key", key)
 }
@@ -227,6 +240,7 @@ func (c *Config) Validate() error {
 	count("MaxDedupLines", "dedup_max_lines", c.MaxDedupLines)
 	dur("DedupTTL", "dedup_ttl", c.DedupTTL, time.Minute, 90*24*time.Hour)
 	dur("MaxClockJump", "correlation_max_clock_jump", c.MaxClockJump, time.Minute, 30*24*time.Hour)
+	dur("Backfill", "correlation_backfill", c.Backfill, 0, 30*24*time.Hour)
 	if len(errs) > 0 {
 		return fmt.Errorf("correlation config: %s", strings.Join(errs, "; "))
 	}

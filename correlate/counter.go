@@ -113,7 +113,7 @@ func (e *Engine) countRule(r *rules.Correlation, f *Fact, t int64, out *Output) 
 	if !ok {
 		return
 	}
-	cs, now := e.counters, e.now
+	cs, now := e.counters, e.at
 	ck := sub(kindCounter, gk, uint64(r.Index))
 	if r.Distinct != rules.FieldNone && !e.newDistinct(r, ck, f, t, out) {
 		return
@@ -178,6 +178,9 @@ func (e *Engine) countRule(r *rules.Correlation, f *Fact, t int64, out *Output) 
 	out.Alerts = append(out.Alerts, Alert{})
 	a := &out.Alerts[len(out.Alerts)-1]
 	a.Rule, a.Count, a.Window, a.First, a.Last, a.Trigger = r, count, r.Window, c.first, t, *f
+	if out.SessionID != nil {
+		a.Trigger.SessionID = out.SessionID // the session the engine gave the line
+	}
 	a.buf = c.arena
 	a.nkeys, a.nsamp = int(c.nkeys), int(c.nsamp)
 	a.keys, a.samp = c.keys, c.samp
@@ -200,7 +203,7 @@ func (e *Engine) newDistinct(r *rules.Correlation, ck hkey, f *Fact, t int64, ou
 	}
 	ds, window := e.seen, int64(r.Window)
 	k := e.keyer.start(kindSeen).uint(ck.a).uint(ck.b).bytes(v).key()
-	i := ds.lookup(k, e.now)
+	i := ds.lookup(k, e.at)
 	fresh := i < 0 || ds.recs[i].last+window <= t
 	if i < 0 {
 		i = ds.insert(k, e.clock.now, t+window, false)
@@ -215,7 +218,7 @@ func (e *Engine) newDistinct(r *rules.Correlation, ck hkey, f *Fact, t int64, ou
 // threshold for the same group within r.AfterWindow before t.
 func (e *Engine) afterMet(r *rules.Correlation, gk hkey, t int64) bool {
 	for _, a := range r.After {
-		i := e.counters.lookup(sub(kindCounter, gk, uint64(a.Index)), e.now)
+		i := e.counters.lookup(sub(kindCounter, gk, uint64(a.Index)), e.at)
 		if i < 0 {
 			continue
 		}

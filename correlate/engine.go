@@ -42,10 +42,14 @@ type Engine struct {
 	cur   atomic.Uint64 // the transaction in progress, 0 when none
 	clock clock
 	saved clock
-	// now is the time a fact's lookups are made at: the clock, or the
-	// fact's own time when it is ahead (a line after a quiet spell
-	// sees the sessions that died during it as dead).
-	now   int64
+	// now is the time a fact's repeats are looked up at: the clock, or
+	// the fact's own time when it is ahead.
+	now int64
+	// at is the time a fact's sessions and counters are looked up at:
+	// its own (the clock's when it has none), so that a line after a
+	// quiet spell sees the sessions that died during it as dead, and a
+	// line behind the clock (Config.Backfill) finds those of its time.
+	at    int64
 	keyer keyer
 	tally tally
 	saveT tally // the tally at Begin, for Abort
@@ -82,6 +86,8 @@ func New(cat *rules.Catalog, cfg Config) (*Engine, error) {
 	e.sessions = newStore[session](cfg.MaxSessions, min(cfg.MaxSessions, 1024), maxKeysPerRecord)
 	e.counters = newStore[counter](cfg.MaxCounters, min(cfg.MaxCounters, 1024), 1)
 	e.seen = newStore[seenValue](cfg.MaxDistinct, min(cfg.MaxDistinct, 1024), 1)
+	b := int64(cfg.Backfill)
+	e.sessions.keep, e.counters.keep, e.seen.keep = b, b, b
 	e.dedup = newStore[dedupLine](cfg.MaxDedupLines, min(cfg.MaxDedupLines, 1024), 1)
 	// One record per AX host and per switch of each: a bound of its own.
 	e.polls = newStore[pollState](max(minTable, cfg.MaxDedupLines/16), 64, 1)
@@ -220,7 +226,7 @@ func (tx Tx) Observe(f *Fact, out *Output) {
 	e := tx.e
 	e.tally.facts++
 	t := e.clock.observe(f.Time, &e.tally)
-	e.now = max(e.clock.now, t)
+	e.now, e.at = max(e.clock.now, t), t
 	if f.PollStart && e.cfg.Dedup != DedupOff {
 		e.pollStart(f)
 		return
@@ -457,7 +463,7 @@ func (e *Engine) String() string {
 		}
 		return "off"
 	}
-	return fmt.Sprintf("correlation %s: sessions %s (at most %d; ttl %s, preauth %s, ended %s), alerts %s (%d rules, counters %d, distinct %d), dedup %s (lines %d, ttl %s)",
+	return fmt.Sprintf("correlation %s: sessions %s (at most %d; ttl %s, preauth %s, ended %s), alerts %s (%d rules, counters %d, distinct %d), dedup %s (lines %d, ttl %s), backfill %s",
 		onOff(c.Enabled), onOff(c.Sessions), c.MaxSessions, c.SessionTTL, c.PreauthTTL, c.EndedTTL, onOff(c.Alerts), len(e.rules), c.MaxCounters, c.MaxDistinct,
-		c.Dedup, c.MaxDedupLines, c.DedupTTL)
+		c.Dedup, c.MaxDedupLines, c.DedupTTL, c.Backfill)
 }

@@ -60,6 +60,10 @@ type Fact struct {
 	// Message is the message proper, hashed to recognise a repeated
 	// polled line.
 	Message []byte
+	// SessionID is the session id the record already carries (an
+	// aggregator's input, enriched by a node), or nil. An alert the
+	// line raises names it when the engine gave the line none.
+	SessionID []byte
 }
 
 // Reset clears f for a new line.

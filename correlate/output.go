@@ -123,8 +123,10 @@ type Alert struct {
 	// First and Last are the line times (Unix ns) of the first event
 	// of this run of activity and of the event that raised the alert.
 	First, Last int64
-	// Trigger is the fact that raised it. Its byte slices point into
-	// the caller's line and are valid as long as the line is.
+	// Trigger is the fact that raised it, with the line's session id
+	// (the engine's, or the one the record carried). Its byte slices
+	// point into the caller's line and into the Output, and are valid
+	// until the Output is observed into again.
 	Trigger Fact
 
 	buf   [arenaSize]byte

@@ -119,7 +119,7 @@ func (e *Engine) sessionID(id uint64) uint64 {
 // one connection (privilege separation's monitor and post-auth child,
 // sshd-session and sshd-auth) as aliases of one session.
 func (e *Engine) sshSession(f *Fact, t int64, out *Output, readonly bool) {
-	ss, now := e.sessions, e.now
+	ss, now := e.sessions, e.at
 	hasPid := f.PID >= 0
 	hasAddr := len(f.SourceIP) > 0 && f.SourcePort >= 0
 	var pidKey, addrKey hkey
@@ -226,7 +226,7 @@ func (e *Engine) otherConnection(r int32, f *Fact) bool {
 // real address and port, or by its common name (the latest session of
 // that name), or by its pool address.
 func (e *Engine) vpnSession(f *Fact, t int64, out *Output, readonly bool) {
-	ss, k, now := e.sessions, &e.keyer, e.now
+	ss, k, now := e.sessions, &e.keyer, e.at
 	role := f.Role()
 	r := int32(-1)
 	var realKey hkey

@@ -194,6 +194,7 @@ type store[R any] struct {
 	keys   []hkey // stride keys per record
 	stride int
 	max    int
+	keep   int64 // while growing, a dead record is reused this long after it died (Config.Backfill)
 
 	// Transaction state.
 	inTxn    bool
@@ -354,10 +355,10 @@ func (s *store[R]) unlink(r int32) {
 	s.meta[r].nkeys = 0
 }
 
-// slot finds a record for a new key: while the store grows, a dead one
-// of two sampled at random, else a new one; once it is full, the one
-// that dies first of the next eight under the hand (a dead one, or an
-// eviction).
+// slot finds a record for a new key: while the store grows, one of two
+// sampled at random that died at least keep ago, else a new one; once
+// it is full, the one that dies first of the next eight under the hand
+// (a dead one, or an eviction).
 func (s *store[R]) slot(now int64) int32 {
 	n := len(s.recs)
 	full := n >= s.max
@@ -378,7 +379,7 @@ func (s *store[R]) slot(now int64) int32 {
 			best = r
 		}
 	}
-	if best >= 0 && s.meta[best].exp <= now {
+	if best >= 0 && (s.meta[best].exp <= now && full || s.meta[best].exp <= now-s.keep) {
 		s.counts.expired++
 		return best
 	}

@@ -180,3 +180,35 @@ func TestGrowingStoreReusesDead(t *testing.T) {
 		t.Errorf("%d records for %d live ones: the store grows instead of reusing dead records", n, live)
 	}
 }
+
+// TestGrowingStoreKeepsDeadForBackfill: while it grows, a store reuses
+// a dead record only once it has been dead for keep (Config.Backfill),
+// so that a line that far behind the clock still finds it; a full store
+// reuses the first to die whatever keep says.
+func TestGrowingStoreKeepsDeadForBackfill(t *testing.T) {
+	tests := []struct {
+		name      string
+		max       int
+		keep, now int64
+		reused    bool
+	}{
+		{"no keep: dead is reused", 1024, 0, 101, true},
+		{"dead for less than keep: kept", 1024, 500, 400, false},
+		{"dead for keep: reused", 1024, 500, 600, true},
+		{"full: reused whatever keep says", 1, 500, 101, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore[seenValue](tt.max, 1, 1)
+			s.keep = tt.keep
+			old := s.insert(hkey{a: 1, b: 1}, 0, 100, true) // dies at 100
+			r := s.insert(hkey{a: 2, b: 2}, tt.now, tt.now+100, true)
+			if (r == old) != tt.reused {
+				t.Errorf("new key took record %d, the dead one is %d: reused %v, want %v", r, old, r == old, tt.reused)
+			}
+			if got := s.lookup(hkey{a: 1, b: 1}, 50) >= 0; got == tt.reused {
+				t.Errorf("a line at 50 finds the dead record: %v, want %v", got, !tt.reused)
+			}
+		})
+	}
+}

@@ -148,13 +148,14 @@ func TestCorrelationKeys(t *testing.T) {
 	c, err = Parse(MapGetter{"correlation": "off", "correlation_sessions": "no", "correlation_alerts": "false", "dedup": "DROP",
 		"correlation_max_sessions": "64K", "correlation_session_ttl": "2d", "correlation_preauth_ttl": "90s",
 		"correlation_ended_ttl": "30s", "correlation_max_counters": "4096", "correlation_max_distinct": "1M",
-		"dedup_max_lines": "2048", "dedup_ttl": "1d", "correlation_max_clock_jump": "3h"}, 0)
+		"dedup_max_lines": "2048", "dedup_ttl": "1d", "correlation_max_clock_jump": "3h", "correlation_backfill": "6h"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := correlate.Config{Enabled: false, Sessions: false, Alerts: false, Dedup: correlate.DedupDrop,
 		MaxSessions: 64 << 10, SessionTTL: 48 * time.Hour, PreauthTTL: 90 * time.Second, EndedTTL: 30 * time.Second,
-		MaxCounters: 4096, MaxDistinct: 1 << 20, MaxDedupLines: 2048, DedupTTL: 24 * time.Hour, MaxClockJump: 3 * time.Hour}
+		MaxCounters: 4096, MaxDistinct: 1 << 20, MaxDedupLines: 2048, DedupTTL: 24 * time.Hour, MaxClockJump: 3 * time.Hour,
+		Backfill: 6 * time.Hour}
 	if c.Correlation != want {
 		t.Errorf("got %+v, want %+v", c.Correlation, want)
 	}

@@ -77,6 +77,7 @@ func (c *Config) Summary() string {
 	s.add("dedup_max_lines", strconv.Itoa(k.MaxDedupLines))
 	s.add("dedup_ttl", shortDuration(k.DedupTTL))
 	s.add("correlation_max_clock_jump", shortDuration(k.MaxClockJump))
+	s.add("correlation_backfill", shortDuration(k.Backfill))
 	return s.b.String()
 }
 

@@ -69,6 +69,7 @@ var summaryFields = map[string]string{
 	"Correlation.MaxDedupLines": "dedup_max_lines",
 	"Correlation.DedupTTL":      "dedup_ttl",
 	"Correlation.MaxClockJump":  "correlation_max_clock_jump",
+	"Correlation.Backfill":      "correlation_backfill",
 }
 
 // leafFields lists the exported leaf fields of a struct type, nested
@@ -128,7 +129,7 @@ func TestSummary(t *testing.T) {
 		"correlation": "on", "correlation_sessions": "off", "correlation_alerts": "off", "dedup": "drop",
 		"correlation_state_file": state, "correlation_max_sessions": "64K", "correlation_session_ttl": "48h", "correlation_preauth_ttl": "90s",
 		"correlation_ended_ttl": "5m", "correlation_max_counters": "2048", "correlation_max_distinct": "4096",
-		"dedup_max_lines": "1M", "dedup_ttl": "14d", "correlation_max_clock_jump": "2h",
+		"dedup_max_lines": "1M", "dedup_ttl": "14d", "correlation_max_clock_jump": "2h", "correlation_backfill": "6h",
 	}
 	for k, v := range secrets {
 		conf[k] = v
@@ -154,7 +155,7 @@ func TestSummary(t *testing.T) {
 		"correlation": "on", "correlation_sessions": "off", "correlation_alerts": "off", "dedup": "drop",
 		"correlation_state_file": state, "correlation_max_sessions": "65536", "correlation_session_ttl": "2d", "correlation_preauth_ttl": "1m30s",
 		"correlation_ended_ttl": "5m", "correlation_max_counters": "2048", "correlation_max_distinct": "4096",
-		"dedup_max_lines": "1048576", "dedup_ttl": "14d", "correlation_max_clock_jump": "2h",
+		"dedup_max_lines": "1048576", "dedup_ttl": "14d", "correlation_max_clock_jump": "2h", "correlation_backfill": "6h",
 	}
 	for _, key := range summaryFields {
 		if _, ok := want[key]; !ok {

@@ -251,6 +251,15 @@ func (c *correlation) enrichedField(group string, member, val []byte) bool {
 			f.PoolIP = str()
 		case "repeat":
 			return isTrue(val)
+		case "session_id": // flat style
+			f.SessionID = str()
+		case "session":
+			var it chunk.MapIter
+			for ok := it.Reset(val); ok && it.Next(); {
+				if string(it.Key()) == "id" {
+					f.SessionID, _ = chunk.Str(it.Value())
+				}
+			}
 		}
 	}
 	return false

@@ -133,6 +133,43 @@ func TestAggregator(t *testing.T) {
 	}
 }
 
+// TestAggregatorAlertNamesTheNodeSession: an aggregator's alert names
+// the session id and host of the record that raised it, as the node
+// wrote them, in either style.
+func TestAggregatorAlertNamesTheNodeSession(t *testing.T) {
+	sessionsOff := correlate.DefaultConfig()
+	sessionsOff.Sessions = false
+	for _, flat := range []bool{false, true} {
+		t.Run(fmt.Sprint("flat=", flat), func(t *testing.T) {
+			e := aggregator(t, sessionsOff)
+			var in []byte
+			for i := range 8 {
+				in = append(in, v2(t, nodeRecord(i, flat, func(m map[string]any) {
+					id := fmt.Sprintf("%016x", 0xabc0+i)
+					if flat {
+						m["sshenrich"].(map[string]any)["session_id"] = id // sshenrich_session_id
+					} else {
+						m["sshenrich"].(map[string]any)["session"] = map[string]any{"id": id}
+					}
+				}), nil)...)
+			}
+			recs, c := run(t, e, in)
+			if c.Alerts != 1 || len(recs) != 9 {
+				t.Fatalf("counts %+v, %d events out", c, len(recs))
+			}
+			a := recs[8]
+			sid, host := a["sshenrich_session_id"], a["host_hostname"]
+			if ns, ok := a["sshenrich"].(map[string]any); ok {
+				sid = ns["session"].(map[string]any)["id"]
+				host = a["host"].(map[string]any)["hostname"]
+			}
+			if sid != fmt.Sprintf("%016x", 0xabc0+7) || host != "web1" {
+				t.Errorf("alert names session %v on %v, want the 8th record's (%016x on web1): %v", sid, host, 0xabc0+7, a)
+			}
+		})
+	}
+}
+
 // normalise round-trips a body through msgpack, as run decodes it.
 func normalise(t *testing.T, m map[string]any) map[string]any {
 	b, err := msgpack.Marshal(m)

@@ -78,12 +78,15 @@ func (w *writer) string2(name string, v []byte) {
 // and language of the line records. It returns the number of top-level
 // keys written; the caller writes the enclosing map.
 //
+//	message    one line that says it all, from values only (alertMessage)
 //	event      kind alert, code, category, type, severity, start and end of the run
 //	rule       name and description (as for a line: per detail and language)
 //	source.ip, user.name, host.hostname, process.name   the group-by values
+//	host.hostname  else the host of the line that raised it
 //	threat     the rule's ATT&CK techniques
 //	sshenrich  family, action (or remediation), count, window, samples,
-//	           trigger (the code of the line that raised it), other group-by values
+//	           trigger (the code of the line that raised it), session.id
+//	           (that line's session), other group-by values
 //
 // id, when not nil, is written as event.id (the caller derives it from
 // the line that raised the alert).
@@ -116,8 +119,14 @@ func (x *Enricher) WriteAlert(enc Encoder, a *correlate.Alert, id []byte) int {
 			ev.Env.Program = v
 		}
 	}
+	if h := a.Trigger.Host; ev.Env.Host == nil && len(h) > 0 && utf8.Valid(h) {
+		ev.Env.Host = h // where the alert was raised: the host to act on
+	}
 	w.maskResolved()
 
+	w.scratch = w.alertMessage(w.scratch[:0], a)
+	w.key("message")
+	w.valueOf(w.scratch)
 	w.open("event")
 	if id != nil {
 		w.string2("id", id)
@@ -179,6 +188,13 @@ func (x *Enricher) WriteAlert(enc Encoder, a *correlate.Alert, id []byte) int {
 	if t := a.Trigger.Entry; t != nil {
 		w.str("trigger", t.Code)
 	}
+	if id := a.Trigger.SessionID; len(id) > 0 {
+		// The pivot to every line of the session that raised it (the
+		// login to review after CORR-0002).
+		w.open("session")
+		w.string2("id", id)
+		w.close()
+	}
 	for i, f := range a.Rule.GroupBy {
 		switch f {
 		case rules.FieldSourceIP, rules.FieldUser, rules.FieldHost, rules.FieldProgram, rules.FieldNone:
@@ -190,6 +206,52 @@ func (x *Enricher) WriteAlert(enc Encoder, a *correlate.Alert, id []byte) int {
 	}
 	w.close()
 	return w.top
+}
+
+// alertMessage appends the alert's message: its code and name, the
+// count and window, the group it counted, the samples, and the line
+// that raised it, from values only (the same in every language and at
+// every detail level), masked as the fields are. Log viewers (Loki,
+// Splunk, Kibana's Discover) show it where they show a line's message:
+//
+//	CORR-0001 ssh-brute-force: 8 events in 2m for source.ip=203.0.113.45 (user.name: root, admin); raised by SSHD-0032 on web01
+func (w *writer) alertMessage(b []byte, a *correlate.Alert) []byte {
+	r := a.Rule
+	b = append(append(append(b, r.Entry.Code...), ' '), r.Entry.Name...)
+	b = append(strconv.AppendInt(append(b, ": "...), int64(a.Count), 10), ' ')
+	switch {
+	case r.Distinct != rules.FieldNone:
+		b = append(append(b, "distinct "...), r.Distinct.String()...)
+	case a.Count == 1:
+		b = append(b, "event"...)
+	default:
+		b = append(b, "events"...)
+	}
+	b = appendShortDuration(append(b, " in "...), a.Window)
+	sep := " for "
+	for i, f := range r.GroupBy {
+		if v := a.Key(i); len(v) > 0 {
+			b = append(append(append(append(b, sep...), f.String()...), '='), w.maskField(f, v)...)
+			sep = ", "
+		}
+	}
+	if n := a.Samples(); n > 0 {
+		b = append(append(append(b, " ("...), r.Sample.String()...), ": "...)
+		for i := range n {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, w.maskField(r.Sample, a.Sample(i))...)
+		}
+		b = append(b, ')')
+	}
+	if t := a.Trigger.Entry; t != nil {
+		b = append(append(b, "; raised by "...), t.Code...)
+		if h := w.ev.Env.Host; len(h) > 0 {
+			b = append(append(b, " on "...), h...)
+		}
+	}
+	return b
 }
 
 // maskField masks a correlation field's value as the line's own would be.

@@ -205,6 +205,12 @@ func TestAlertRecord(t *testing.T) {
 					t.Errorf("%s = %v, want %v", k, got, v)
 				}
 			}
+			if got, want := a["message"], "CORR-0001 ssh-brute-force: 8 events in 2m for source.ip=203.0.113.50 (user.name: root, admin, oracle, test); raised by SSHD-0032 on web01"; got != want {
+				t.Errorf("message %q,\nwant %q", got, want)
+			}
+			if got := path(a, "host.hostname"); got != "web01" {
+				t.Errorf("host.hostname %v, want the host of the line that raised it", got)
+			}
 			if got := fmt.Sprint(path(a, "sshenrich.samples")); got != "[root admin oracle test]" {
 				t.Errorf("samples %s", got)
 			}
@@ -219,8 +225,12 @@ func TestAlertRecord(t *testing.T) {
 			}
 		}},
 		{"flat full ja", Options{Style: StyleFlat, Detail: DetailFull, Lang: LangJA}, func(t *testing.T, a map[string]any) {
-			if a["event_kind"] != "alert" || a["source_ip"] != "203.0.113.50" || a["sshenrich_samples"] != "root,admin,oracle,test" {
+			if a["event_kind"] != "alert" || a["source_ip"] != "203.0.113.50" || a["sshenrich_samples"] != "root,admin,oracle,test" ||
+				a["host_hostname"] != "web01" {
 				t.Errorf("flat alert %v", a)
+			}
+			if m, _ := a["message"].(string); !strings.HasPrefix(m, "CORR-0001 ssh-brute-force: 8 events in 2m") {
+				t.Errorf("message %q: the same in every language", m)
 			}
 			if d, _ := a["rule_description"].(string); !strings.Contains(d, "送信元") {
 				t.Errorf("Japanese description %q", d)
@@ -239,6 +249,9 @@ func TestAlertRecord(t *testing.T) {
 			s := fmt.Sprint(path(a, "sshenrich.samples"))
 			if strings.Contains(s, "root") || !strings.Contains(s, "u-") {
 				t.Errorf("samples not masked: %s", s)
+			}
+			if m, _ := a["message"].(string); strings.Contains(m, "root") || !strings.Contains(m, "(user.name: u-") {
+				t.Errorf("message not masked as the samples are: %q", m)
 			}
 		}},
 	}
@@ -261,6 +274,50 @@ func TestAlertRecord(t *testing.T) {
 				t.Fatalf("%d alerts, want 1", len(raised))
 			}
 			tt.check(t, raised[0])
+		})
+	}
+}
+
+// TestAlertNamesTheLogin: a login from a source that was guessing
+// passwords raises CORR-0002, and its record says what to act on
+// without another search: the host, the user, and the session id of
+// the login (the pivot to every line of that session), in its fields
+// and in its message; masked as the lines are.
+func TestAlertNamesTheLogin(t *testing.T) {
+	tests := []struct {
+		name, src, msg string
+		opts           Options
+	}{
+		{"plain", "203.0.113.50", "CORR-0002 ssh-login-after-failures: 1 event in 1m for source.ip=203.0.113.50 (user.name: alice); raised by SSHD-0003 on web01", Options{}},
+		{"address masked", "203.0.113.0", "CORR-0002 ssh-login-after-failures: 1 event in 1m for source.ip=203.0.113.0 (user.name: alice); raised by SSHD-0003 on web01", Options{Mask: Mask{IP: MaskPrefix}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newCorrRun(t, tt.opts, correlate.DefaultConfig())
+			for i := range 8 {
+				if _, alerts := r.line(fmt.Sprintf("2025-06-16T07:00:%02dZ web01 sshd[%d]: Failed password for root from 203.0.113.50 port %d ssh2", i*5, 100+i, 40000+i)); len(alerts) > 0 && i < 7 {
+					t.Fatalf("alert at attempt %d", i+1)
+				}
+			}
+			r.line("2025-06-16T07:01:00Z web02 sshd[900]: Connection from 203.0.113.50 port 41000 on 192.0.2.12 port 22")
+			f, alerts := r.line("2025-06-16T07:01:02Z web02 sshd[900]: Accepted password for alice from 203.0.113.50 port 41000 ssh2")
+			if len(alerts) != 1 || path(alerts[0], "event.code") != "CORR-0002" {
+				t.Fatalf("alerts %v, want CORR-0002", alerts)
+			}
+			a := alerts[0]
+			sid := path(f, "sshenrich.session.id")
+			if sid == nil || path(a, "sshenrich.session.id") != sid {
+				t.Errorf("alert session %v, want the login's %v", path(a, "sshenrich.session.id"), sid)
+			}
+			if got := path(a, "host.hostname"); got != "web02" {
+				t.Errorf("host.hostname %v, want web02 (the login's host, not the guesses')", got)
+			}
+			if got := path(a, "source.ip"); got != tt.src {
+				t.Errorf("source.ip %v, want %s", got, tt.src)
+			}
+			if a["message"] != strings.Replace(tt.msg, "on web01", "on web02", 1) {
+				t.Errorf("message %q", a["message"])
+			}
 		})
 	}
 }
