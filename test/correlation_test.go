@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,17 +137,13 @@ func TestCorrelationSequences(t *testing.T) {
 // three would not reach CORR-0001's eight anyway); the aggregator
 // (conf/fleet/aggregator.conf) receives their records, passes them on
 // unchanged (not enriched twice), and raises the cross-host brute force
-// once.
+// once. "late nodes": a fourth node's record dated three hours later
+// reaches the aggregator first, so that the others' records are a
+// backlog behind its clock (correlation_backfill 6h): the same alert.
 func TestFleet(t *testing.T) {
 	root := repoRoot()
-	var chunk []byte
-	var nodeBodies []map[string]any
-	for n, host := range []string{"web01", "web02", "web03"} {
-		var lines []string
-		for i := range 3 {
-			k := n*3 + i
-			lines = append(lines, fmt.Sprintf("2025-06-16T07:00:%02dZ %s sshd[%d]: Failed password for user%d from 203.0.113.77 port %d ssh2", k*5, host, 700+k, k, 42000+k))
-		}
+	// node runs a node over lines and returns what it sent downstream.
+	node := func(host string, lines ...string) []downstream {
 		dir := t.TempDir()
 		sock, down := filepath.Join(dir, "in.sock"), filepath.Join(dir, "down.bin")
 		r := runHost(t, 60*time.Second, "-c", filepath.Join(root, "conf/fleet/node.conf"), "-p", "forward_address=unix://"+sock,
@@ -155,49 +152,75 @@ func TestFleet(t *testing.T) {
 			t.Fatalf("node %s: exit %d\n%s", host, r.exit, r.stderr)
 		}
 		recs := readDownstream(t, down)
-		lines2, alerts := alertsOf(recs)
-		if len(lines2) != 3 || len(alerts) != 0 {
-			t.Fatalf("node %s: %d records and %d alerts downstream, want 3 and none", host, len(lines2), len(alerts))
+		if lines2, alerts := alertsOf(recs); len(lines2) != len(lines) || len(alerts) != 0 {
+			t.Fatalf("node %s: %d records and %d alerts downstream, want %d and none", host, len(lines2), len(alerts), len(lines))
 		}
-		for _, d := range recs {
+		return recs
+	}
+	var guesses []downstream
+	for n, host := range []string{"web01", "web02", "web03"} {
+		var lines []string
+		for i := range 3 {
+			k := n*3 + i
+			lines = append(lines, fmt.Sprintf("2025-06-16T07:00:%02dZ %s sshd[%d]: Failed password for user%d from 203.0.113.77 port %d ssh2", k*5, host, 700+k, k, 42000+k))
+		}
+		for _, d := range node(host, lines...) {
 			if path(d.body, "event", "code") != "SSHD-0032" || path(d.body, "source", "ip") != "203.0.113.77" {
 				t.Errorf("node %s record %v", host, d.body)
 			}
-			nodeBodies = append(nodeBodies, d.body)
-			chunk = append(chunk, d.raw...)
+			guesses = append(guesses, d)
 		}
 	}
-	raw := filepath.Join(t.TempDir(), "nodes.bin")
-	if err := os.WriteFile(raw, chunk, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	sock, downFile := filepath.Join(dir, "in.sock"), filepath.Join(dir, "down.bin")
-	r := runHost(t, 60*time.Second, "-c", filepath.Join(root, "conf/fleet/aggregator.conf"), "-p", "forward_address=unix://"+sock,
-		"-F", sock, "-O", downFile, "-Y", "30", "-T", "enriched.ssh.raw", "-r", raw, "-L", "debug")
-	if r.exit != 0 {
-		t.Fatalf("aggregator: exit %d\n%s", r.exit, r.stderr)
-	}
-	down := readDownstream(t, downFile)
-	lines, alerts := alertsOf(down)
-	if len(lines) != 9 || len(alerts) != 1 {
-		t.Fatalf("aggregator: %d records and %d alerts downstream, want 9 and 1\n%s", len(lines), len(alerts), lastLines(r.stderr, 10))
-	}
-	for i, d := range lines {
-		if !reflect.DeepEqual(d.body, nodeBodies[i]) {
-			t.Errorf("record %d changed at the aggregator:\n got %v\nwant %v", i, d.body, nodeBodies[i])
-		}
-		if d.tag != "correlated.enriched.ssh.raw" {
-			t.Errorf("record %d under tag %q", i, d.tag)
-		}
-	}
-	a := alerts[0].body
-	if path(a, "event", "code") != "CORR-0001" || path(a, "source", "ip") != "203.0.113.77" || fmt.Sprint(path(a, "sshenrich", "count")) != "8" ||
-		path(a, "event", "start") != "2025-06-16T07:00:00Z" || path(a, "event", "end") != "2025-06-16T07:00:35Z" {
-		t.Errorf("cross-host alert %v", a)
-	}
-	if !strings.Contains(r.stderr, "9 passed through") || !strings.Contains(r.stderr, "1 alerts added") {
-		t.Errorf("the aggregator's flush log does not say 9 passed through and 1 alert:\n%s", lastLines(r.stderr, 10))
+	live := node("web09", "2025-06-16T10:00:00Z web09 sshd[901]: Connection from 198.51.100.200 port 50100 on 192.0.2.19 port 22")
+	for _, tt := range []struct {
+		name string
+		in   []downstream
+	}{
+		{"in order", guesses},
+		{"late nodes", append(slices.Clip(live), guesses...)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var chunk []byte
+			for _, d := range tt.in {
+				chunk = append(chunk, d.raw...)
+			}
+			raw := filepath.Join(t.TempDir(), "nodes.bin")
+			if err := os.WriteFile(raw, chunk, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			sock, downFile := filepath.Join(dir, "in.sock"), filepath.Join(dir, "down.bin")
+			r := runHost(t, 60*time.Second, "-c", filepath.Join(root, "conf/fleet/aggregator.conf"), "-p", "forward_address=unix://"+sock,
+				"-F", sock, "-O", downFile, "-Y", "30", "-T", "enriched.ssh.raw", "-r", raw, "-L", "debug")
+			if r.exit != 0 {
+				t.Fatalf("aggregator: exit %d\n%s", r.exit, r.stderr)
+			}
+			down := readDownstream(t, downFile)
+			lines, alerts := alertsOf(down)
+			if len(lines) != len(tt.in) || len(alerts) != 1 {
+				t.Fatalf("aggregator: %d records and %d alerts downstream, want %d and 1\n%s", len(lines), len(alerts), len(tt.in), lastLines(r.stderr, 10))
+			}
+			for i, d := range lines {
+				if !reflect.DeepEqual(d.body, tt.in[i].body) {
+					t.Errorf("record %d changed at the aggregator:\n got %v\nwant %v", i, d.body, tt.in[i].body)
+				}
+				if d.tag != "correlated.enriched.ssh.raw" {
+					t.Errorf("record %d under tag %q", i, d.tag)
+				}
+			}
+			a := alerts[0].body
+			if path(a, "event", "code") != "CORR-0001" || path(a, "source", "ip") != "203.0.113.77" || fmt.Sprint(path(a, "sshenrich", "count")) != "8" ||
+				path(a, "event", "start") != "2025-06-16T07:00:00Z" || path(a, "event", "end") != "2025-06-16T07:00:35Z" {
+				t.Errorf("cross-host alert %v", a)
+			}
+			// Raised by the eighth guess, user7 on web03.
+			if path(a, "host", "hostname") != "web03" || !strings.HasPrefix(fmt.Sprint(a["message"]), "CORR-0001 ssh-brute-force: 8 events in 2m for source.ip=203.0.113.77") {
+				t.Errorf("alert host %v, message %v", path(a, "host", "hostname"), a["message"])
+			}
+			if want := fmt.Sprintf("%d passed through", len(tt.in)); !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "1 alerts added") {
+				t.Errorf("the aggregator's flush log does not say %s and 1 alert:\n%s", want, lastLines(r.stderr, 10))
+			}
+		})
 	}
 }
 
