@@ -95,6 +95,9 @@ func TestLoginAfterFailures(t *testing.T) {
 	if len(as) != 1 || as[0].Code != "CORR-0002" || as[0].Key[0] != "203.0.113.50" || !slices.Equal(as[0].Samples, []string{"root"}) {
 		t.Fatalf("alerts %+v, want one CORR-0002 for 203.0.113.50 (the second success is suppressed)", as)
 	}
+	if as[0].After != "CORR-0001" {
+		t.Errorf("CORR-0002 followed %q, want CORR-0001 (the fast brute force)", as[0].After)
+	}
 	if e, _ := h.cat.Correlation("CORR-0002"); e.Entry.Severity.String() != "critical" {
 		t.Errorf("severity %v", e.Entry.Severity)
 	}

@@ -165,8 +165,11 @@ func (e *Engine) countRule(r *rules.Correlation, f *Fact, t int64, out *Output) 
 		return
 	}
 	c.metAt = max(c.metAt, t)
-	if len(r.After) > 0 && !e.afterMet(r, gk, t) {
-		return
+	var after *rules.Correlation
+	if len(r.After) > 0 {
+		if after = e.afterMet(r, gk, t); after == nil {
+			return
+		}
 	}
 	if t < c.suppress {
 		e.tally.suppressed++
@@ -177,7 +180,7 @@ func (e *Engine) countRule(r *rules.Correlation, f *Fact, t int64, out *Output) 
 	e.tally.alerts++
 	out.Alerts = append(out.Alerts, Alert{})
 	a := &out.Alerts[len(out.Alerts)-1]
-	a.Rule, a.Count, a.Window, a.First, a.Last, a.Trigger = r, count, r.Window, c.first, t, *f
+	a.Rule, a.Count, a.Window, a.First, a.Last, a.Trigger, a.After = r, count, r.Window, c.first, t, *f, after
 	if out.SessionID != nil {
 		a.Trigger.SessionID = out.SessionID // the session the engine gave the line
 	}
@@ -214,9 +217,9 @@ func (e *Engine) newDistinct(r *rules.Correlation, ck hkey, f *Fact, t int64, ou
 	return fresh
 }
 
-// afterMet reports whether one of the rules r follows reached its
-// threshold for the same group within r.AfterWindow before t.
-func (e *Engine) afterMet(r *rules.Correlation, gk hkey, t int64) bool {
+// afterMet returns the first of the rules r follows that reached its
+// threshold for the same group within r.AfterWindow before t, or nil.
+func (e *Engine) afterMet(r *rules.Correlation, gk hkey, t int64) *rules.Correlation {
 	for _, a := range r.After {
 		i := e.counters.lookup(sub(kindCounter, gk, uint64(a.Index)), e.at)
 		if i < 0 {
@@ -224,10 +227,10 @@ func (e *Engine) afterMet(r *rules.Correlation, gk hkey, t int64) bool {
 		}
 		met := e.counters.recs[i].metAt
 		if met > 0 && met <= t && t-met <= int64(r.AfterWindow) {
-			return true
+			return a
 		}
 	}
-	return false
+	return nil
 }
 
 func floorDiv(a, b int64) int64 {

@@ -95,6 +95,7 @@ type alertResult struct {
 	First      time.Time
 	Last       time.Time
 	TriggerMsg string
+	After      string // the code of the rule it followed
 }
 
 func summarize(f *Fact, o *Output) result {
@@ -108,6 +109,9 @@ func summarize(f *Fact, o *Output) result {
 		a := &o.Alerts[i]
 		ar := alertResult{Code: a.Rule.Code(), Count: a.Count, First: time.Unix(0, a.First).UTC(), Last: time.Unix(0, a.Last).UTC(),
 			TriggerMsg: string(a.Trigger.Message)}
+		if a.After != nil {
+			ar.After = a.After.Code()
+		}
 		for k := range a.Rule.GroupBy {
 			ar.Key = append(ar.Key, string(a.Key(k)))
 		}

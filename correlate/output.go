@@ -123,6 +123,9 @@ type Alert struct {
 	// First and Last are the line times (Unix ns) of the first event
 	// of this run of activity and of the event that raised the alert.
 	First, Last int64
+	// After is the rule the alert followed (Rule.After: the brute force
+	// before a login), or nil.
+	After *rules.Correlation
 	// Trigger is the fact that raised it, with the line's session id
 	// (the engine's, or the one the record carried). Its byte slices
 	// point into the caller's line and into the Output, and are valid

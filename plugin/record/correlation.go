@@ -209,26 +209,29 @@ func (x *Enricher) WriteAlert(enc Encoder, a *correlate.Alert, id []byte) int {
 }
 
 // alertMessage appends the alert's message: its code and name, the
-// count and window, the group it counted, the samples, and the line
-// that raised it, from values only (the same in every language and at
-// every detail level), masked as the fields are. Log viewers (Loki,
-// Splunk, Kibana's Discover) show it where they show a line's message:
+// count and window (for a rule of more than one event), the group it
+// counted, the samples, the rule it followed, and the line that raised
+// it, from values only (the same in every language and at every detail
+// level), masked as the fields are. Log viewers (Loki, Splunk, Kibana's
+// Discover) show it where they show a line's message:
 //
 //	CORR-0001 ssh-brute-force: 8 events in 2m for source.ip=203.0.113.45 (user.name: root, admin); raised by SSHD-0032 on web01
+//	CORR-0002 ssh-login-after-failures: source.ip=203.0.113.45 (user.name: alice) after CORR-0001; raised by SSHD-0003 on web02
 func (w *writer) alertMessage(b []byte, a *correlate.Alert) []byte {
 	r := a.Rule
 	b = append(append(append(b, r.Entry.Code...), ' '), r.Entry.Name...)
-	b = append(strconv.AppendInt(append(b, ": "...), int64(a.Count), 10), ' ')
-	switch {
-	case r.Distinct != rules.FieldNone:
-		b = append(append(b, "distinct "...), r.Distinct.String()...)
-	case a.Count == 1:
-		b = append(b, "event"...)
-	default:
-		b = append(b, "events"...)
+	b = append(b, ':')
+	sep := " "
+	if r.Count > 1 {
+		b = append(strconv.AppendInt(append(b, ' '), int64(a.Count), 10), ' ')
+		if r.Distinct != rules.FieldNone {
+			b = append(append(b, "distinct "...), r.Distinct.String()...)
+		} else {
+			b = append(b, "events"...)
+		}
+		b = appendShortDuration(append(b, " in "...), a.Window)
+		sep = " for "
 	}
-	b = appendShortDuration(append(b, " in "...), a.Window)
-	sep := " for "
 	for i, f := range r.GroupBy {
 		if v := a.Key(i); len(v) > 0 {
 			b = append(append(append(append(b, sep...), f.String()...), '='), w.maskField(f, v)...)
@@ -244,6 +247,9 @@ func (w *writer) alertMessage(b []byte, a *correlate.Alert) []byte {
 			b = append(b, w.maskField(r.Sample, a.Sample(i))...)
 		}
 		b = append(b, ')')
+	}
+	if a.After != nil {
+		b = append(append(b, " after "...), a.After.Code()...)
 	}
 	if t := a.Trigger.Entry; t != nil {
 		b = append(append(b, "; raised by "...), t.Code...)

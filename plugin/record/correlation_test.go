@@ -288,8 +288,8 @@ func TestAlertNamesTheLogin(t *testing.T) {
 		name, src, msg string
 		opts           Options
 	}{
-		{"plain", "203.0.113.50", "CORR-0002 ssh-login-after-failures: 1 event in 1m for source.ip=203.0.113.50 (user.name: alice); raised by SSHD-0003 on web01", Options{}},
-		{"address masked", "203.0.113.0", "CORR-0002 ssh-login-after-failures: 1 event in 1m for source.ip=203.0.113.0 (user.name: alice); raised by SSHD-0003 on web01", Options{Mask: Mask{IP: MaskPrefix}}},
+		{"plain", "203.0.113.50", "CORR-0002 ssh-login-after-failures: source.ip=203.0.113.50 (user.name: alice) after CORR-0001; raised by SSHD-0003 on web01", Options{}},
+		{"address masked", "203.0.113.0", "CORR-0002 ssh-login-after-failures: source.ip=203.0.113.0 (user.name: alice) after CORR-0001; raised by SSHD-0003 on web01", Options{Mask: Mask{IP: MaskPrefix}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
