@@ -126,7 +126,7 @@ func (x *Enricher) WriteAlert(enc Encoder, a *correlate.Alert, id []byte) int {
 
 	w.scratch = w.alertMessage(w.scratch[:0], a)
 	w.key("message")
-	w.valueOf(w.scratch)
+	w.string(view(validUTF8(w.scratch)))
 	w.open("event")
 	if id != nil {
 		w.string2("id", id)
@@ -256,6 +256,20 @@ func (w *writer) alertMessage(b []byte, a *correlate.Alert) []byte {
 		if h := w.ev.Env.Host; len(h) > 0 {
 			b = append(append(b, " on "...), h...)
 		}
+	}
+	return b
+}
+
+// validUTF8 replaces, in place, each byte of b that is not part of
+// valid UTF-8 with '?': a message is text whatever a user name held
+// (the samples keep the bytes as they were).
+func validUTF8(b []byte) []byte {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			b[i] = '?'
+		}
+		i += n
 	}
 	return b
 }

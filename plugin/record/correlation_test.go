@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sshenrich/sshenrich/correlate"
 	"github.com/sshenrich/sshenrich/rules"
@@ -319,5 +320,24 @@ func TestAlertNamesTheLogin(t *testing.T) {
 				t.Errorf("message %q", a["message"])
 			}
 		})
+	}
+}
+
+// TestAlertMessageIsText: user names that are not UTF-8 leave the
+// alert's message a string (their bad bytes as '?'), while its samples
+// keep their bytes.
+func TestAlertMessageIsText(t *testing.T) {
+	r := newCorrRun(t, Options{}, correlate.DefaultConfig())
+	var raised []map[string]any
+	for i := range 8 {
+		_, alerts := r.line(fmt.Sprintf("2025-06-16T07:00:%02dZ web01 sshd[%d]: Failed password for r\xffoot%d from 203.0.113.50 port %d ssh2", i*5, 100+i, i, 40000+i))
+		raised = append(raised, alerts...)
+	}
+	if len(raised) != 1 {
+		t.Fatalf("%d alerts, want 1", len(raised))
+	}
+	m, ok := raised[0]["message"].(string)
+	if !ok || !utf8.ValidString(m) || !strings.Contains(m, "(user.name: r?oot0, r?oot1") {
+		t.Errorf("message %q", raised[0]["message"])
 	}
 }
