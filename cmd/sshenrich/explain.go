@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sshenrich/sshenrich/plugin/record"
 	"github.com/sshenrich/sshenrich/rules"
@@ -37,6 +38,10 @@ func explainCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	idx := newEntryIndex(cat)
+	rulesOf := map[*rules.Entry]*rules.Correlation{}
+	for _, r := range cat.Correlations() {
+		rulesOf[r.Entry] = r
+	}
 	var found []*rules.Entry
 	missing := 0
 	for _, q := range fs.Args() {
@@ -59,9 +64,13 @@ func explainCmd(args []string, stdout, stderr io.Writer) error {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		if e == nil {
+		switch r := rulesOf[e]; {
+		case e == nil:
 			writeUnclassified(w, l)
-		} else {
+		case r != nil:
+			writeExplanation(w, cat, e, l, "")
+			writeRule(w, r)
+		default:
 			writeExplanation(w, cat, e, l, *refURL)
 		}
 	}
@@ -77,7 +86,8 @@ func loadCatalog(files []string) (*rules.Catalog, error) {
 	return rules.Load(files...)
 }
 
-// entryIndex finds entries by code or name, whatever their case.
+// entryIndex finds entries, and the alert entries of correlation
+// rules, by code or name, whatever their case.
 type entryIndex struct {
 	entries []*rules.Entry
 	byCode  map[string]*rules.Entry // upper case
@@ -85,7 +95,10 @@ type entryIndex struct {
 }
 
 func newEntryIndex(cat *rules.Catalog) *entryIndex {
-	x := &entryIndex{entries: cat.Entries(), byCode: map[string]*rules.Entry{}, byName: map[string]*rules.Entry{}}
+	x := &entryIndex{entries: slices.Clone(cat.Entries()), byCode: map[string]*rules.Entry{}, byName: map[string]*rules.Entry{}}
+	for _, r := range cat.Correlations() {
+		x.entries = append(x.entries, r.Entry)
+	}
 	for _, e := range x.entries {
 		x.byCode[strings.ToUpper(e.Code)] = e
 		if e.Name != "" {
@@ -227,7 +240,9 @@ func writeExplanation(w io.Writer, cat *rules.Catalog, e *rules.Entry, lang reco
 	field("source", strings.Join(e.Sources, "; "))
 	field("defined at", e.Pos)
 	field("overridden at", strings.Join(e.Overrides, ", "))
-	field("reference", refURL+"#"+e.Anchor())
+	if refURL != "" {
+		field("reference", refURL+"#"+e.Anchor())
+	}
 
 	text := func(title string, t rules.Text) {
 		for _, v := range []struct{ code, s string }{{"en", t.En}, {"ja", t.Ja}} {
@@ -254,12 +269,73 @@ func writeExplanation(w io.Writer, cat *rules.Catalog, e *rules.Entry, lang reco
 	for _, p := range platforms {
 		text("Remediation on "+p, e.PlatformRemediation[p])
 	}
+	if len(e.Templates) == 0 {
+		return
+	}
 	fmt.Fprintln(w, "\nTemplates")
 	for _, t := range e.Templates {
 		if !t.Elided {
 			fmt.Fprintf(w, "  %s\n", t.Text)
 		}
 	}
+}
+
+// writeRule prints what a correlation rule counts and when it raises
+// its alert (docs/correlation.md, Rule format).
+func writeRule(w io.Writer, r *rules.Correlation) {
+	fmt.Fprintln(w, "\nRule (docs/correlation.md)")
+	field := func(label, value string) {
+		if value != "" {
+			fmt.Fprintf(w, "  %-15s %s\n", label+":", value)
+		}
+	}
+	for _, sel := range r.Select {
+		var conds []string
+		for _, c := range sel.Conds {
+			op := "="
+			if c.Not {
+				op = "!="
+			}
+			conds = append(conds, c.Attr.String()+op+strings.Join(c.Values, ","))
+		}
+		field("select", strings.Join(conds, " "))
+	}
+	var group []string
+	for _, f := range r.GroupBy {
+		group = append(group, f.String())
+	}
+	field("group-by", strings.Join(group, ", "))
+	counted := "events"
+	if r.Distinct != rules.FieldNone {
+		counted = "distinct " + r.Distinct.String()
+	}
+	if r.Count > 1 {
+		field("raises", fmt.Sprintf("at %d %s within %s", r.Count, counted, shortDur(r.Window)))
+	} else {
+		field("raises", "at the first event")
+	}
+	if len(r.After) > 0 {
+		var after []string
+		for _, a := range r.After {
+			after = append(after, a.Code())
+		}
+		field("after", fmt.Sprintf("%s reached its count for the same group within %s before", strings.Join(after, " or "), shortDur(r.AfterWindow)))
+	}
+	field("suppress", shortDur(r.Suppress)+" for the same group")
+	if r.Sample != rules.FieldNone {
+		field("samples", r.Sample.String())
+	}
+}
+
+// shortDur writes 2m, 24h or 90s rather than Go's 2m0s.
+func shortDur(d time.Duration) string {
+	switch {
+	case d > 0 && d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	case d > 0 && d%time.Minute == 0:
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	}
+	return d.String()
 }
 
 // familyLine names a family and the programs whose lines it applies to.
