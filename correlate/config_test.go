@@ -56,6 +56,9 @@ func TestConfigSet(t *testing.T) {
 		{"correlation_ended_ttl", "30s", func(c Config) bool { return c.EndedTTL == 30*time.Second }, ""},
 		{"dedup_ttl", "30d", func(c Config) bool { return c.DedupTTL == 30*24*time.Hour }, ""},
 		{"correlation_max_clock_jump", "6h", func(c Config) bool { return c.MaxClockJump == 6*time.Hour }, ""},
+		{"correlation_backfill", "6h", func(c Config) bool { return c.Backfill == 6*time.Hour }, ""},
+		{"correlation_backfill", "0", func(c Config) bool { return c.Backfill == 0 }, ""},
+		{"correlation_backfill", "31d", nil, `correlation_backfill: "31d" must be a duration from 0s to 720h0m0s`},
 		{"correlation_colour", "red", nil, `correlation_colour: not a correlation key`},
 	}
 	for _, tt := range tests {

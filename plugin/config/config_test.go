@@ -114,6 +114,7 @@ func TestErrors(t *testing.T) {
 		{"correlation_session_ttl", "10s", `correlation_session_ttl: "10s" must be a duration from 1m0s to 720h0m0s`},
 		{"dedup_ttl", "forever", `dedup_ttl: "forever" must be a duration`},
 		{"correlation_max_clock_jump", "-1h", `correlation_max_clock_jump: "-1h" must be a duration`},
+		{"correlation_backfill", "-1h", `correlation_backfill: "-1h" must be a duration from 0s to 720h0m0s`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {

@@ -21,19 +21,22 @@ var keyPattern = regexp.MustCompile(`^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$`)
 // notKeys are the other names of that shape the guide may quote, each
 // with what it is. TestTroubleshootingKeysExist fails on any other.
 var notKeys = map[string]string{
-	"proc_records":                     "Fluent Bit output metric",
-	"retried_records":                  "Fluent Bit output metric",
-	"dropped_records":                  "Fluent Bit output metric",
-	"rewrite_tag":                      "Fluent Bit filter",
-	"flb_upstream_conn_timeouts":       "Fluent Bit function in a crash trace",
-	"mapper_parsing_exception":         "Elasticsearch error type",
-	"sshenrich_unclassified_reason":    "field name in the flat style",
-	"sshenrich_moved":                  "field name in the flat style",
-	"event_code":                       "field name in the flat style",
-	"source_ip":                        "field name in the flat style",
-	"sshenrich_records_looped_total":   "sshenrich metric (docs/metrics.md)",
-	"sshenrich_forward_breaker_open":   "sshenrich metric (docs/metrics.md)",
-	"sshenrich_emit_failed_fast_total": "sshenrich metric (docs/metrics.md)",
+	"proc_records":                                  "Fluent Bit output metric",
+	"retried_records":                               "Fluent Bit output metric",
+	"dropped_records":                               "Fluent Bit output metric",
+	"rewrite_tag":                                   "Fluent Bit filter",
+	"flb_upstream_conn_timeouts":                    "Fluent Bit function in a crash trace",
+	"mapper_parsing_exception":                      "Elasticsearch error type",
+	"sshenrich_unclassified_reason":                 "field name in the flat style",
+	"sshenrich_moved":                               "field name in the flat style",
+	"event_code":                                    "field name in the flat style",
+	"source_ip":                                     "field name in the flat style",
+	"sshenrich_records_looped_total":                "sshenrich metric (docs/metrics.md)",
+	"sshenrich_forward_breaker_open":                "sshenrich metric (docs/metrics.md)",
+	"sshenrich_emit_failed_fast_total":              "sshenrich metric (docs/metrics.md)",
+	"sshenrich_correlation_clock_timestamp_seconds": "sshenrich metric (docs/metrics.md)",
+	"sshenrich_correlation_suppressed_total":        "sshenrich metric (docs/metrics.md)",
+	"sshenrich_correlation_evictions_total":         "sshenrich metric (docs/metrics.md)",
 }
 
 // fluentBitOutputKeys are the keys Fluent Bit keeps for itself in an
