@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sshenrich/sshenrich/plugin/record"
 	"github.com/sshenrich/sshenrich/rules"
@@ -310,7 +309,7 @@ func writeRule(w io.Writer, r *rules.Correlation) {
 		counted = "distinct " + r.Distinct.String()
 	}
 	if r.Count > 1 {
-		field("raises", fmt.Sprintf("at %d %s within %s", r.Count, counted, shortDur(r.Window)))
+		field("raises", fmt.Sprintf("at %d %s within %s", r.Count, counted, record.ShortDuration(r.Window)))
 	} else {
 		field("raises", "at the first event")
 	}
@@ -319,23 +318,12 @@ func writeRule(w io.Writer, r *rules.Correlation) {
 		for _, a := range r.After {
 			after = append(after, a.Code())
 		}
-		field("after", fmt.Sprintf("%s reached its count for the same group within %s before", strings.Join(after, " or "), shortDur(r.AfterWindow)))
+		field("after", fmt.Sprintf("%s reached its count for the same group within %s before", strings.Join(after, " or "), record.ShortDuration(r.AfterWindow)))
 	}
-	field("suppress", shortDur(r.Suppress)+" for the same group")
+	field("suppress", record.ShortDuration(r.Suppress)+" for the same group")
 	if r.Sample != rules.FieldNone {
 		field("samples", r.Sample.String())
 	}
-}
-
-// shortDur writes 2m, 24h or 90s rather than Go's 2m0s.
-func shortDur(d time.Duration) string {
-	switch {
-	case d > 0 && d%time.Hour == 0:
-		return strconv.Itoa(int(d/time.Hour)) + "h"
-	case d > 0 && d%time.Minute == 0:
-		return strconv.Itoa(int(d/time.Minute)) + "m"
-	}
-	return d.String()
 }
 
 // familyLine names a family and the programs whose lines it applies to.

@@ -319,6 +319,10 @@ func (w *writer) alertTime(name string, ns int64) {
 	w.string(view(w.scratch))
 }
 
+// ShortDuration writes a duration as an alert's sshenrich.window does:
+// 2m, 24h, 90s or 7d rather than Go's 2m0s.
+func ShortDuration(d time.Duration) string { return string(appendShortDuration(nil, d)) }
+
 // appendShortDuration writes 2m, 24h, 90s or 7d rather than Go's 2m0s.
 func appendShortDuration(b []byte, d time.Duration) []byte {
 	switch {
