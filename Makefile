@@ -82,11 +82,13 @@ soak: host
 	$(GO) run ./test/soak -plugin $(BUILD)/out_sshenrich_testhooks.so -host $(HOST) -records 10000000
 
 # Core (parser+rules) and the naive regexp alternative, the matcher by
-# message shape, the record writer, the plugin's flush path, and the host
-# program end to end (sshenrich and a pass-through plugin, 1 and 2 threads).
+# message shape, the correlation engine (its memory per source and heap
+# with 1M sources included), the record writer, the plugin's flush path,
+# and the host program end to end (sshenrich and a pass-through plugin, 1
+# and 2 threads).
 bench:
 	$(GO) test -run '^$$' -bench 'Core|Naive' -benchmem -benchtime $(BENCHTIME) ./test/
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rules/ ./plugin/ ./plugin/record/ ./plugin/chunk/ ./plugin/metrics/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rules/ ./correlate/ ./plugin/ ./plugin/record/ ./plugin/chunk/ ./plugin/metrics/
 	$(GO) test -run '^$$' -bench HostForward -benchtime 3x ./test/
 
 # The plugin's CPU cost inside a real Fluent Bit (on PATH, or
