@@ -21,7 +21,7 @@ func init() {
 		"sshenrich_correlation_future_lines_total":      "Lines too far ahead of the engine's clock to move it at once.",
 		"sshenrich_correlation_clock_jumps_total":       "Jumps of the engine's clock that lines in a row confirmed.",
 		"sshenrich_correlation_aborts_total":            "Chunk transactions undone (the chunk was retried, or re-emitted unchanged after an internal error).",
-		"sshenrich_correlation_records":                 "Records in use in each correlation table.",
+		"sshenrich_correlation_records":                 "Records each correlation table holds: live ones, and dead ones not yet reused.",
 		"sshenrich_correlation_evictions_total":         "Live records dropped from a full correlation table to make room.",
 		"sshenrich_correlation_expiries_total":          "Records past their time to live that were reused.",
 		"sshenrich_correlation_clock_timestamp_seconds": "The correlation engine's clock: the newest line time it accepted, in Unix seconds.",
