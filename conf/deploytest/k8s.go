@@ -23,20 +23,25 @@ import (
 type Manifests struct {
 	ConfigMaps map[string]*corev1.ConfigMap
 	Secrets    map[string]*corev1.Secret
+	Services   map[string]*corev1.Service
 	Workloads  []*Workload
 }
 
-// Workload is a Deployment or DaemonSet: its pod template and selector.
+// Workload is a Deployment, DaemonSet or StatefulSet: its pod template
+// and selector, and a StatefulSet's replicas, Service and claims.
 type Workload struct {
 	Kind, Name, Where string
 	Selector          *metav1.LabelSelector
 	Labels            map[string]string
 	Pod               *corev1.PodSpec
+	Replicas          *int32
+	ServiceName       string
+	Claims            []corev1.PersistentVolumeClaim
 }
 
 // NewManifests returns an empty set.
 func NewManifests() *Manifests {
-	return &Manifests{ConfigMaps: map[string]*corev1.ConfigMap{}, Secrets: map[string]*corev1.Secret{}}
+	return &Manifests{ConfigMaps: map[string]*corev1.ConfigMap{}, Secrets: map[string]*corev1.Secret{}, Services: map[string]*corev1.Service{}}
 }
 
 // LoadManifests reads manifest files.
@@ -56,7 +61,7 @@ func LoadManifests(files ...string) (*Manifests, error) {
 
 // Add decodes every document of one file. A field the API type does not
 // have, a duplicate field, or a kind other than ConfigMap, Secret,
-// Deployment and DaemonSet is an error.
+// Service, Deployment, DaemonSet and StatefulSet is an error.
 func (m *Manifests) Add(where string, data []byte) error {
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	for n := 1; ; n++ {
@@ -118,10 +123,78 @@ func (m *Manifests) addDoc(where string, doc []byte) error {
 			return err
 		}
 		m.Workloads = append(m.Workloads, &Workload{Kind: "DaemonSet", Name: o.Name, Where: where, Selector: o.Spec.Selector, Labels: o.Spec.Template.Labels, Pod: &o.Spec.Template.Spec})
+	case "apps/v1 StatefulSet":
+		var o appsv1.StatefulSet
+		if err := strict(&o); err != nil {
+			return err
+		}
+		m.Workloads = append(m.Workloads, &Workload{Kind: "StatefulSet", Name: o.Name, Where: where, Selector: o.Spec.Selector, Labels: o.Spec.Template.Labels,
+			Pod: &o.Spec.Template.Spec, Replicas: o.Spec.Replicas, ServiceName: o.Spec.ServiceName, Claims: o.Spec.VolumeClaimTemplates})
+	case "v1 Service":
+		var o corev1.Service
+		if err := strict(&o); err != nil {
+			return err
+		}
+		if m.Services[o.Name] != nil {
+			return fmt.Errorf("%s: Service %s defined twice", where, o.Name)
+		}
+		m.Services[o.Name] = &o
 	default:
-		return fmt.Errorf("%s: unknown kind %q (apiVersion %q): only ConfigMap, Secret, Deployment and DaemonSet are checked", where, tm.Kind, tm.APIVersion)
+		return fmt.Errorf("%s: unknown kind %q (apiVersion %q): only ConfigMap, Secret, Service, Deployment, DaemonSet and StatefulSet are checked", where, tm.Kind, tm.APIVersion)
 	}
 	return nil
+}
+
+// CheckServices checks that each Service selects the pods of exactly one
+// workload of the manifests, and that each of its ports leads to a port
+// one of their containers declares.
+func CheckServices(m *Manifests) []error {
+	var errs []error
+	for name, svc := range m.Services {
+		fail := func(format string, a ...any) {
+			errs = append(errs, fmt.Errorf("Service %s: "+format, append([]any{name}, a...)...))
+		}
+		if len(svc.Spec.Selector) == 0 {
+			fail("no selector")
+			continue
+		}
+		var picked []*Workload
+		for _, w := range m.Workloads {
+			match := true
+			for k, v := range svc.Spec.Selector {
+				match = match && w.Labels[k] == v
+			}
+			if match {
+				picked = append(picked, w)
+			}
+		}
+		if len(picked) != 1 {
+			fail("selects the pods of %d workloads, want one", len(picked))
+			continue
+		}
+		for _, sp := range svc.Spec.Ports {
+			found := false
+			for _, ct := range picked[0].Pod.Containers {
+				for _, cp := range ct.Ports {
+					found = found || sp.TargetPort.StrVal != "" && cp.Name == sp.TargetPort.StrVal ||
+						sp.TargetPort.StrVal == "" && cp.ContainerPort == portNumber(sp)
+				}
+			}
+			if !found {
+				fail("port %s: target %s is no container port of %s %s", sp.Name, sp.TargetPort.String(), picked[0].Kind, picked[0].Name)
+			}
+		}
+	}
+	return errs
+}
+
+// portNumber is the container port a Service port with a numeric (or
+// no) targetPort leads to.
+func portNumber(sp corev1.ServicePort) int32 {
+	if sp.TargetPort.IntVal != 0 {
+		return sp.TargetPort.IntVal
+	}
+	return sp.Port
 }
 
 // DecodeStrict decodes YAML into an API type as the API server's strict
@@ -236,6 +309,25 @@ func (c *podCheck) run() {
 		c.vols[v.Name] = v
 		c.checkVolumeSource(v)
 	}
+	for _, cl := range c.w.Claims {
+		// A StatefulSet's claim is mounted by its name, as a volume is.
+		if c.vols[cl.Name] != nil {
+			c.fail("claim %s has the name of a volume", cl.Name)
+		}
+		c.vols[cl.Name] = &corev1.Volume{Name: cl.Name, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: cl.Name}}}
+		if _, ok := cl.Spec.Resources.Requests[corev1.ResourceStorage]; !ok {
+			c.fail("claim %s requests no storage", cl.Name)
+		}
+	}
+	if c.w.Kind == "StatefulSet" {
+		if c.w.Replicas == nil || *c.w.Replicas != 1 {
+			c.fail("replicas: one; correlation state is per instance, and two replicas would each count part of the fleet")
+		}
+		if c.m.Services[c.w.ServiceName] == nil {
+			c.fail("serviceName %q is not a Service of the manifests", c.w.ServiceName)
+		}
+	}
 	mounted := map[string]bool{}
 	fluentBit := 0
 	for _, ct := range c.containers() {
@@ -253,9 +345,9 @@ func (c *podCheck) run() {
 			c.checkFluentBit(ct)
 		}
 	}
-	for _, v := range pod.Volumes {
-		if !mounted[v.Name] {
-			c.fail("volume %s is mounted by no container", v.Name)
+	for name := range c.vols {
+		if !mounted[name] {
+			c.fail("volume %s is mounted by no container", name)
 		}
 	}
 	if fluentBit == 0 {
@@ -555,6 +647,8 @@ func (c *podCheck) checkPaths(ct *corev1.Container, cfg *Config) {
 			c.fail("container %s: %s %s is on the read-only mount %s", ct.Name, what, p, vm.Name)
 		case persistent && c.w.Kind == "DaemonSet" && v.HostPath == nil:
 			c.fail("container %s: %s %s is on %s, which dies with the pod; a DaemonSet keeps its buffer on the node (hostPath)", ct.Name, what, p, vm.Name)
+		case persistent && c.w.Kind == "StatefulSet" && v.PersistentVolumeClaim == nil:
+			c.fail("container %s: %s %s is on %s, which dies with the pod; a StatefulSet keeps its buffer on its claim", ct.Name, what, p, vm.Name)
 		case !persistent && v.EmptyDir == nil:
 			c.fail("container %s: %s %s belongs on an emptyDir", ct.Name, what, p)
 		default:

@@ -1,6 +1,7 @@
 package deploytest
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,16 +37,17 @@ func workload(t *testing.T, m *Manifests, name string) *Workload {
 func TestManifests(t *testing.T) {
 	img := image(t)
 	m := manifests(t)
-	if len(m.Workloads) != 2 || m.Secrets["sshenrich-keys"] == nil {
+	if len(m.Workloads) != 3 || m.Secrets["sshenrich-keys"] == nil || m.Secrets["sshenrich-aggregator-tls"] == nil {
 		t.Fatalf("workloads %d, secrets %v", len(m.Workloads), m.Secrets)
 	}
-	kinds := map[string]string{"ssh-bastion": "Deployment", "sshenrich-node": "DaemonSet"}
+	kinds := map[string]string{"ssh-bastion": "Deployment", "sshenrich-node": "DaemonSet", "sshenrich-aggregator": "StatefulSet"}
 	for _, w := range m.Workloads {
 		if kinds[w.Name] != w.Kind {
 			t.Errorf("%s %s: unexpected", w.Kind, w.Name)
 		}
 		noErrors(t, w.Kind+" "+w.Name, CheckWorkload(w, m, img, CheckOptions{TempDir: t.TempDir()}))
 	}
+	noErrors(t, "Services", CheckServices(m))
 }
 
 // The DaemonSet's other source, the journal, is one item away and
@@ -75,6 +77,114 @@ func TestDaemonSetJournald(t *testing.T) {
 	}
 }
 
+// TestDaemonSetFleet: the DaemonSet in a fleet (its output.conf item
+// output-aggregator.conf, and ca.crt in its keys volume) is checked as
+// such, sends to the aggregator's Service port over TLS, and raises no
+// alerts; the aggregator's forward input listens on that port.
+func TestDaemonSetFleet(t *testing.T) {
+	img := image(t)
+	m := manifests(t)
+	w := workload(t, m, "sshenrich-node")
+	switched, ca := false, false
+	for _, v := range w.Pod.Volumes {
+		switch {
+		case v.ConfigMap != nil:
+			for i, it := range v.ConfigMap.Items {
+				if it.Key == "output-stdout.conf" {
+					v.ConfigMap.Items[i].Key = "output-aggregator.conf"
+					switched = true
+				}
+			}
+		case v.Secret != nil && v.Secret.SecretName == "sshenrich-keys":
+			v.Secret.Items = append(v.Secret.Items, corev1.KeyToPath{Key: "ca.crt", Path: "ca.crt"})
+			ca = true
+		}
+	}
+	if !switched || !ca {
+		t.Fatalf("the DaemonSet does not mount output-stdout.conf (%v) or sshenrich-keys (%v) as items", switched, ca)
+	}
+	noErrors(t, "DaemonSet in a fleet", CheckWorkload(w, m, img, CheckOptions{TempDir: t.TempDir()}))
+	noErrors(t, "Services", CheckServices(m))
+
+	node := m.ConfigMaps["sshenrich-node"].Data
+	out := confValues(node["output-aggregator.conf"])
+	svc := m.Services["sshenrich-aggregator"]
+	if svc == nil || len(svc.Spec.Ports) != 1 {
+		t.Fatalf("no aggregator Service with one port: %v", svc)
+	}
+	if out["host"] != svc.Name || out["port"] != fmt.Sprint(svc.Spec.Ports[0].Port) || out["tls"] != "on" || out["tls.verify"] != "on" {
+		t.Errorf("the node sends to %s:%s (tls %s, verify %s), want the Service %s:%d over verified TLS",
+			out["host"], out["port"], out["tls"], out["tls.verify"], svc.Name, svc.Spec.Ports[0].Port)
+	}
+	if in := confValues(m.ConfigMaps["sshenrich-aggregator"].Data["fluent-bit.conf"]); in["port"] != out["port"] {
+		t.Errorf("the aggregator's forward input listens on %s, the nodes send to %s", in["port"], out["port"])
+	}
+	if !strings.Contains(node["output-aggregator.conf"], "@SET SSHENRICH_ALERTS=off") || !strings.Contains(node["output-stdout.conf"], "@SET SSHENRICH_ALERTS=on") ||
+		!strings.Contains(node["fluent-bit.conf"], "correlation_alerts ${SSHENRICH_ALERTS}") {
+		t.Error("a node in a fleet must raise no alerts of its own, and a node alone must")
+	}
+}
+
+// TestAggregatorChecks: what the StatefulSet, Service and TLS checks
+// reject, each on the shipped aggregator with one thing changed.
+func TestAggregatorChecks(t *testing.T) {
+	img := image(t)
+	cases := []struct {
+		name, want string
+		change     func(m *Manifests, w *Workload)
+	}{
+		{"two replicas", "replicas: one", func(m *Manifests, w *Workload) { two := int32(2); w.Replicas = &two }},
+		{"no Service", `serviceName "gone"`, func(m *Manifests, w *Workload) { w.ServiceName = "gone" }},
+		{"state off the claim", "keeps its buffer on its claim", func(m *Manifests, w *Workload) {
+			w.Pod.Volumes = append(w.Pod.Volumes, corev1.Volume{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+			w.Pod.Containers[0].VolumeMounts[2].Name = "scratch"
+		}},
+		{"no certificate", "tls.crt_file /etc/sshenrich/tls/tls.crt is not in the container", func(m *Manifests, w *Workload) {
+			for _, v := range w.Pod.Volumes {
+				if v.Secret != nil {
+					v.Secret.Items = v.Secret.Items[1:]
+				}
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := manifests(t)
+			w := workload(t, m, "sshenrich-aggregator")
+			tc.change(m, w)
+			errs := CheckWorkload(w, m, img, CheckOptions{TempDir: t.TempDir()})
+			if !strings.Contains(fmt.Sprint(errs), tc.want) {
+				t.Errorf("errors %v; want one containing %q", errs, tc.want)
+			}
+		})
+	}
+	m := manifests(t)
+	m.Services["sshenrich-aggregator"].Spec.Ports[0].TargetPort.StrVal = "fwd"
+	if errs := CheckServices(m); !strings.Contains(fmt.Sprint(errs), "target fwd is no container port") {
+		t.Errorf("a Service port to no container port: %v", errs)
+	}
+	m.Services["sshenrich-aggregator"].Spec.Selector = map[string]string{"app": "none"}
+	if errs := CheckServices(m); !strings.Contains(fmt.Sprint(errs), "selects the pods of 0 workloads") {
+		t.Errorf("a Service that selects nothing: %v", errs)
+	}
+}
+
+// confValues reads the first value of each key of a classic Fluent Bit
+// configuration text (keys in lower case).
+func confValues(conf string) map[string]string {
+	out := map[string]string{}
+	for _, line := range strings.Split(conf, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(f[0], "#") || strings.HasPrefix(f[0], "@") || strings.HasPrefix(f[0], "[") {
+			continue
+		}
+		if k := strings.ToLower(f[0]); out[k] == "" {
+			out[k] = f[1]
+		}
+	}
+	return out
+}
+
 func TestManifestDecodingRejects(t *testing.T) {
 	cases := []struct{ name, doc, want string }{
 		{"unknown field", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndatas:\n  a: b\n", `unknown field "datas"`},
@@ -82,7 +192,7 @@ func TestManifestDecodingRejects(t *testing.T) {
 		{"field in the wrong case", "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n          Image: b\n", `unknown field "spec.template.spec.containers[0].Image"`},
 		{"duplicate field", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\n  name: y\n", "already set"},
 		{"wrong type", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  replicas: one\n", "cannot unmarshal"},
-		{"unknown kind", "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n", `unknown kind "Service"`},
+		{"unknown kind", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n", `unknown kind "Pod"`},
 		{"wrong apiVersion", "apiVersion: extensions/v1beta1\nkind: DaemonSet\nmetadata:\n  name: x\n", "unknown kind"},
 		{"no kind", "metadata:\n  name: x\n", "unknown kind"},
 		{"defined twice", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n", "defined twice"},

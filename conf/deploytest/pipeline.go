@@ -97,6 +97,11 @@ func CheckPipeline(cfg *Config, rt Runtime) (*Pipeline, []error) {
 			}
 		}
 	}
+	for _, s := range cfg.Sections {
+		if s.Kind == "INPUT" || s.Kind == "OUTPUT" && s.Name() != "sshenrich" {
+			p.Opened = append(p.Opened, checkTLSFiles(s, rt, fail)...)
+		}
+	}
 	outs := cfg.All("OUTPUT")
 	for _, s := range outs {
 		if s.Name() != "sshenrich" {
@@ -124,6 +129,32 @@ func CheckPipeline(cfg *Config, rt Runtime) (*Pipeline, []error) {
 		}
 	}
 	return p, errs
+}
+
+// checkTLSFiles checks the files of a Fluent Bit plugin's tls.* keys
+// (a forward input's certificate and key, a forward output's CA): with
+// tls on, a server needs its certificate and key, and every file named
+// must be in the container. It returns the files Fluent Bit opens.
+func checkTLSFiles(s *Section, rt Runtime, fail func(string, ...any)) []string {
+	if !flbBool(s.Get("tls")) {
+		return nil
+	}
+	var opened []string
+	for _, k := range []string{"tls.crt_file", "tls.key_file", "tls.ca_file"} {
+		f := s.Get(k)
+		if f == "" {
+			continue
+		}
+		if _, ok := rt.Files[f]; !ok {
+			fail("%s: %s %s is not in the container", s, k, f)
+			continue
+		}
+		opened = append(opened, f)
+	}
+	if s.Kind == "INPUT" && (s.Get("tls.crt_file") == "" || s.Get("tls.key_file") == "") {
+		fail("%s: tls on needs tls.crt_file and tls.key_file", s)
+	}
+	return opened
 }
 
 func hasSshenrichPlugin(paths []string) bool {
