@@ -94,23 +94,9 @@ func (m *Manifests) addDoc(where string, doc []byte) error {
 	}
 	switch tm.APIVersion + " " + tm.Kind {
 	case "v1 ConfigMap":
-		var o corev1.ConfigMap
-		if err := strict(&o); err != nil {
-			return err
-		}
-		if m.ConfigMaps[o.Name] != nil {
-			return fmt.Errorf("%s: ConfigMap %s defined twice", where, o.Name)
-		}
-		m.ConfigMaps[o.Name] = &o
+		return addNamed(m.ConfigMaps, "ConfigMap", where, strict)
 	case "v1 Secret":
-		var o corev1.Secret
-		if err := strict(&o); err != nil {
-			return err
-		}
-		if m.Secrets[o.Name] != nil {
-			return fmt.Errorf("%s: Secret %s defined twice", where, o.Name)
-		}
-		m.Secrets[o.Name] = &o
+		return addNamed(m.Secrets, "Secret", where, strict)
 	case "apps/v1 Deployment":
 		var o appsv1.Deployment
 		if err := strict(&o); err != nil {
@@ -131,14 +117,7 @@ func (m *Manifests) addDoc(where string, doc []byte) error {
 		m.Workloads = append(m.Workloads, &Workload{Kind: "StatefulSet", Name: o.Name, Where: where, Selector: o.Spec.Selector, Labels: o.Spec.Template.Labels,
 			Pod: &o.Spec.Template.Spec, Replicas: o.Spec.Replicas, ServiceName: o.Spec.ServiceName, Claims: o.Spec.VolumeClaimTemplates})
 	case "v1 Service":
-		var o corev1.Service
-		if err := strict(&o); err != nil {
-			return err
-		}
-		if m.Services[o.Name] != nil {
-			return fmt.Errorf("%s: Service %s defined twice", where, o.Name)
-		}
-		m.Services[o.Name] = &o
+		return addNamed(m.Services, "Service", where, strict)
 	default:
 		return fmt.Errorf("%s: unknown kind %q (apiVersion %q): only ConfigMap, Secret, Service, Deployment, DaemonSet and StatefulSet are checked", where, tm.Kind, tm.APIVersion)
 	}
@@ -195,6 +174,23 @@ func portNumber(sp corev1.ServicePort) int32 {
 		return sp.TargetPort.IntVal
 	}
 	return sp.Port
+}
+
+// addNamed decodes a ConfigMap, Secret or Service into its map: a
+// second object of the same kind and name is an error.
+func addNamed[T any, P interface {
+	*T
+	GetName() string
+}](objs map[string]*T, kind, where string, strict func(any) error) error {
+	o := P(new(T))
+	if err := strict(o); err != nil {
+		return err
+	}
+	if objs[o.GetName()] != nil {
+		return fmt.Errorf("%s: %s %s defined twice", where, kind, o.GetName())
+	}
+	objs[o.GetName()] = o
+	return nil
 }
 
 // DecodeStrict decodes YAML into an API type as the API server's strict
