@@ -18,7 +18,7 @@ HOST      := $(BUILD)/fbhost
 FBRUNS    ?= 3
 DEPLOYTEST := conf/deploytest
 
-.PHONY: all build plugin passthrough host test race fuzz soak bench bench-fluentbit faults-fluentbit lint run catalog compare clean
+.PHONY: all build plugin passthrough host test race fuzz soak bench bench-instructions bench-fluentbit faults-fluentbit lint run catalog compare clean
 
 all: build plugin host
 
@@ -90,6 +90,12 @@ bench:
 	$(GO) test -run '^$$' -bench 'Core|Naive' -benchmem -benchtime $(BENCHTIME) ./test/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rules/ ./correlate/ ./plugin/ ./plugin/record/ ./plugin/chunk/ ./plugin/metrics/
 	$(GO) test -run '^$$' -bench HostForward -benchtime 3x ./test/
+
+# Instructions per line of the core benchmarks (valgrind's cachegrind),
+# steady where ns/op drifts with a shared machine's load; skipped
+# without valgrind (not part of CI; a few minutes).
+bench-instructions:
+	bash test/instructions.sh
 
 # The plugin's CPU cost inside a real Fluent Bit (on PATH, or
 # FLUENT_BIT=path): 200k sshd lines through tail -> file, the parser

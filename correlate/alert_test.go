@@ -263,3 +263,28 @@ func TestAcrossHosts(t *testing.T) {
 		t.Errorf("alerts %v", raised)
 	}
 }
+
+// TestSharedLineTests: select lines with the same conditions on the
+// line are tested once for all rules, and rules with other conditions
+// on the same lines are still tested on their own: a rule counting
+// "none" attempts and one counting every failure both see the log
+// that the built-in rules (which skip "none") see.
+func TestSharedLineTests(t *testing.T) {
+	h := newHarness(t, DefaultConfig(),
+		"correlation: SITE-0001\nseverity: warning\ndescription.en: none attempts\nselect: session=auth event.outcome=failure auth_method=none\ngroup-by: source.ip\ncount: 4\nwindow: 1m\n\n"+
+			"correlation: SITE-0002\nseverity: warning\ndescription.en: any failure\nselect: session=auth event.outcome=failure\ngroup-by: source.ip\ncount: 12\nwindow: 1m\n")
+	var lines []string
+	for i := range 8 {
+		lines = append(lines, attempt(time.Duration(i)*time.Second, 6000+i, "root", "203.0.113.50", 40000+i))
+	}
+	got := map[string]int{}
+	for _, a := range alerts(h.run(strings.Join(lines, "\n"))) {
+		got[a.Code] = a.Count
+	}
+	// Eight attempts: 8 password failures (CORR-0001 at 8), 8 "none"
+	// (SITE-0001 at 4), and 8 + 8 + the PAM lines' failures (SITE-0002 at 12).
+	want := map[string]int{"CORR-0001": 8, "SITE-0001": 4, "SITE-0002": 12}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("alerts %v, want %v", got, want)
+	}
+}

@@ -10,6 +10,8 @@ import (
 // each: an event counts while its slot is one of the newest
 // windowSlots, so the span counted is between 7/8 of the window and
 // the whole window. A fixed record per key, whatever the threshold.
+// windowSlots is a power of two: a slot's place is its number's low
+// bits (for negative numbers too).
 const windowSlots = 8
 
 // arenaSize is the text a counter keeps: its group's values, then the
@@ -28,6 +30,7 @@ type counter struct {
 	metAt    int64 // last time the threshold held (for rules that follow this one)
 	suppress int64 // no alert before this time
 	slots    [windowSlots]uint16
+	n        uint32 // the slots' sum
 	nkeys    uint8
 	nsamp    uint8
 	used     uint8
@@ -132,26 +135,32 @@ func (e *Engine) countRule(r *rules.Correlation, f *Fact, t int64, out *Output) 
 	}
 	c := cs.mut(i)
 	width := max(int64(r.Window)/windowSlots, 1)
-	slot := floorDiv(t, width)
-	total := c.total()
+	total := int(c.n)
+	slot := c.head
+	if start := c.head * width; total == 0 || t < start || t-start >= width {
+		slot = floorDiv(t, width) // a division only when the slot changes
+	}
 	switch {
 	case total == 0:
 		c.slots = [windowSlots]uint16{}
 		c.head, c.first = slot, t
 	case slot > c.head:
 		for s := c.head + 1; s <= slot && s <= c.head+windowSlots; s++ {
-			c.slots[mod(s, windowSlots)] = 0
+			old := &c.slots[s&(windowSlots-1)]
+			c.n -= uint32(*old)
+			*old = 0
 		}
 		c.head = slot
-		if total = c.total(); total == 0 {
+		if total = int(c.n); total == 0 {
 			c.first = t
 		}
 	case slot <= c.head-windowSlots:
 		e.tally.late++ // older than the window the counter holds
 		return
 	}
-	if n := &c.slots[mod(slot, windowSlots)]; *n < ^uint16(0) {
+	if n := &c.slots[slot&(windowSlots-1)]; *n < ^uint16(0) {
 		*n++
+		c.n++
 		total++
 	}
 	c.first = min(c.first, t)
@@ -189,6 +198,7 @@ func (e *Engine) countRule(r *rules.Correlation, f *Fact, t int64, out *Output) 
 	a.keys, a.samp = c.keys, c.samp
 }
 
+// total sums the slots, which c.n keeps as they change.
 func (c *counter) total() int {
 	n := 0
 	for _, v := range c.slots {
@@ -239,12 +249,4 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
-}
-
-func mod(a, b int64) int64 {
-	m := a % b
-	if m < 0 {
-		m += b
-	}
-	return m
 }

@@ -63,11 +63,15 @@ type Engine struct {
 }
 
 // ruleOn is a rule whose select lines match an entry; line says that
-// some of them test the line's own attributes.
+// some of them test the line's own attributes. tests[i] numbers the
+// line conditions of sels[i]: select lines of several rules with the
+// same conditions (CORR-0001, 0004 and 0005's) share a number, and a
+// line is tested once for all of them.
 type ruleOn struct {
-	rule int
-	sels []int
-	line bool
+	rule  int
+	sels  []int
+	tests []int
+	line  bool
 }
 
 // New returns an engine for the correlation rules and session roles of
@@ -112,6 +116,7 @@ func New(cat *rules.Catalog, cfg Config) (*Engine, error) {
 		}
 		e.groupOf[i] = n
 	}
+	tests := map[string]int{}
 	e.byEntry = make([][]ruleOn, len(cat.Entries()))
 	for _, ent := range cat.Entries() {
 		for ri, r := range e.rules {
@@ -119,11 +124,18 @@ func New(cat *rules.Catalog, cfg Config) (*Engine, error) {
 			always := false
 			for si := range r.Select {
 				if r.Select[si].MatchEntry(ent) {
+					key := r.Select[si].LineKey()
+					n, ok := tests[key]
+					if !ok {
+						n = len(tests)
+						tests[key] = n
+					}
 					on.sels = append(on.sels, si)
+					on.tests = append(on.tests, n)
 					always = always || !r.Select[si].NeedsLine()
 				}
 			}
-			if len(on.sels) > 0 {
+			if len(on.sels) > 0 && ent.Kind != "alert" { // an alert is never counted
 				on.line = !always
 				e.byEntry[ent.Index] = append(e.byEntry[ent.Index], on)
 			}
@@ -250,14 +262,16 @@ func (tx Tx) Observe(f *Fact, out *Output) {
 // count feeds the fact to the rules that select it.
 func (e *Engine) count(f *Fact, t int64, out *Output) {
 	ent := f.Entry
-	if ent == nil || ent.Kind == "alert" || ent.Index < 0 || ent.Index >= len(e.byEntry) || e.cat.Entries()[ent.Index] != ent {
-		return // unclassified, an alert, or an entry of another catalog
+	if ent == nil || uint(ent.Index) >= uint(len(e.byEntry)) || e.cat.Entries()[ent.Index] != ent {
+		return // unclassified, or an entry of another catalog
 	}
 	var line rules.Line
 	lineSet := false
+	var tested, held uint64 // by test number (the first 64): tested, and held
 	e.groupsSet = 0
-	for i := range e.byEntry[ent.Index] {
-		on := &e.byEntry[ent.Index][i]
+	ons := e.byEntry[ent.Index]
+	for i := range ons {
+		on := &ons[i]
 		r := e.rules[on.rule]
 		if on.line {
 			if !lineSet {
@@ -265,9 +279,20 @@ func (e *Engine) count(f *Fact, t int64, out *Output) {
 				lineSet = true
 			}
 			ok := false
-			for _, si := range on.sels {
-				if r.Select[si].MatchLine(&line) {
-					ok = true
+			for k, si := range on.sels {
+				if n := on.tests[k]; n < 64 {
+					bit := uint64(1) << n
+					if tested&bit == 0 {
+						tested |= bit
+						if r.Select[si].MatchLine(&line) {
+							held |= bit
+						}
+					}
+					ok = held&bit != 0
+				} else {
+					ok = r.Select[si].MatchLine(&line)
+				}
+				if ok {
 					break
 				}
 			}

@@ -83,8 +83,9 @@ func (f *Fact) Role() rules.SessionRole {
 // them: the envelope from parser, the match from rules. It keeps a
 // small cache of program families; give each goroutine its own.
 type Builder struct {
-	cat   *rules.Catalog
-	progs [8]struct {
+	cat      *rules.Catalog
+	entClass []Class // by entry index: the session class of its family
+	progs    [8]struct {
 		name  [32]byte
 		n     int8
 		class Class
@@ -95,7 +96,10 @@ type Builder struct {
 // NewBuilder returns a Builder over the catalog the lines are matched
 // against.
 func NewBuilder(cat *rules.Catalog) *Builder {
-	b := &Builder{cat: cat}
+	b := &Builder{cat: cat, entClass: make([]Class, len(cat.Entries()))}
+	for i, ent := range cat.Entries() {
+		b.entClass[i] = familyClass(ent.Family)
+	}
 	for i := range b.progs {
 		b.progs[i].n = -1
 	}
@@ -141,15 +145,25 @@ func (b *Builder) Build(f *Fact, env *parser.Envelope, m *rules.Result) {
 			f.Outcome = e.PreauthOutcome
 		}
 		f.InvalidUser = m.InvalidUser(msg)
-		for _, c := range m.Captures() {
+		caps := m.Captures()
+		for i := range caps {
+			c := &caps[i]
 			if c.Var == nil || c.Start >= c.End || c.End > len(msg) {
 				continue
 			}
-			if c.Var.Dest == rules.DestNone && c.Var.Name == varInstance {
-				instance = msg[c.Start:c.End]
-				continue
+			val := msg[c.Start:c.End]
+			switch c.Var.Dest { // the common captures here, the rest in capture
+			case rules.DestSourceHost:
+				f.SourceIP = val
+			case rules.DestSourcePort:
+				f.SourcePort = atoi(val)
+			case rules.DestNone:
+				if c.Var.Name == varInstance {
+					instance = val
+				}
+			default:
+				b.capture(f, c.Var, val)
 			}
-			b.capture(f, c.Var, msg[c.Start:c.End])
 		}
 	}
 	if f.SourceIP == nil && env.ClientAddr != nil {
@@ -182,10 +196,6 @@ func (b *Builder) Build(f *Fact, env *parser.Envelope, m *rules.Result) {
 
 func (b *Builder) capture(f *Fact, v *rules.Var, val []byte) {
 	switch v.Dest {
-	case rules.DestSourceHost:
-		f.SourceIP = val
-	case rules.DestSourcePort:
-		f.SourcePort = atoi(val)
 	case rules.DestUserName:
 		if v.Name == varCommonName {
 			f.CommonName = val
@@ -229,8 +239,14 @@ func (b *Builder) class(f *Fact, env *parser.Envelope) Class {
 			return ClassVPN
 		}
 	}
-	if f.Entry != nil {
-		if c := familyClass(f.Entry.Family); c != ClassNone {
+	if ent := f.Entry; ent != nil {
+		var c Class
+		if ent.Index >= 0 && ent.Index < len(b.entClass) && b.cat.Entries()[ent.Index] == ent {
+			c = b.entClass[ent.Index]
+		} else {
+			c = familyClass(ent.Family) // an entry of another catalog
+		}
+		if c != ClassNone {
 			return c
 		}
 	}
@@ -318,7 +334,7 @@ func splitInstance(b []byte) (cn, addr []byte, port int) {
 // trimMapped writes an IPv4-mapped IPv6 address as IPv4, as the record
 // writer does, so that both forms are one key.
 func trimMapped(ip []byte) []byte {
-	if len(ip) > 7 && bytes.IndexByte(ip[7:], '.') > 0 && (string(ip[:7]) == "::ffff:" || string(ip[:7]) == "::FFFF:") {
+	if len(ip) > 7 && ip[0] == ':' && (string(ip[:7]) == "::ffff:" || string(ip[:7]) == "::FFFF:") && bytes.IndexByte(ip[7:], '.') > 0 {
 		return ip[7:]
 	}
 	return ip

@@ -66,6 +66,31 @@ func TestBuild(t *testing.T) {
 	}
 }
 
+// TestBuildClassOfOtherCatalog: a Builder given the match of another
+// catalog's matcher (a catalog reloaded with other rules files) takes
+// the session class from the entry's family, not from its own table.
+func TestBuildClassOfOtherCatalog(t *testing.T) {
+	h := newHarness(t, DefaultConfig())
+	other := newHarness(t, DefaultConfig(), "code: SITE-0001\nseverity: info\ndescription.en: a site line\ntemplate: site login check for <user>\n")
+	for line, want := range map[string]Class{
+		"Jun 16 07:37:26 web02 sshd[4409]: Accepted password for alice from 203.0.113.7 port 50122 ssh2":                                  ClassSSH,
+		"Jun 16 09:00:02 gw01 ovpn-server[812]: 198.51.100.20:51000 [user01] Peer Connection Initiated with [AF_INET]198.51.100.20:51000": ClassVPN,
+		// An entry past the end of the built-in catalog's, of a family
+		// with no session: the class of its program.
+		"Jun 16 07:37:27 web02 sshd[4409]: site login check for alice": ClassSSH,
+	} {
+		other.classify(line) // other's entry, other's match
+		if ent := other.fact.Entry; ent == nil || ent.Index < len(h.cat.Entries()) && ent == h.cat.Entries()[ent.Index] {
+			t.Fatalf("%q: the other catalog's entry is not its own", line)
+		}
+		var f Fact
+		h.b.Build(&f, &other.env, &other.res)
+		if f.Class != want {
+			t.Errorf("%q: class %d, want %d", line, f.Class, want)
+		}
+	}
+}
+
 func TestSplitInstance(t *testing.T) {
 	for in, want := range map[string][3]any{
 		"alice/198.51.100.7:51000": {"alice", "198.51.100.7", 51000},

@@ -21,91 +21,126 @@ const (
 	kindPollSwitch
 )
 
-// longValue is the length from which a value enters a key as its hash
-// (under seeds of its own, derived from the keyer's).
-const (
-	longValue = 96
-	longSalt  = 0xA0761D6478BD642F
-)
-
-// keyer builds keys from field values into a fixed buffer and hashes
-// them, in one pass, into two 64-bit halves: each a multiply-rotate
-// hash (xxHash64's round) with its own random seed and constants, so
-// that the keys cannot be predicted from outside and crafted user names
-// cannot flood one index chain, and two independent halves keep
-// collisions out of reach (two keys of a million collide with odds of
-// about 1 in 10^26). The runtime's hash (hash/maphash) is as strong but
-// costs a call per key, which a line pays five times or more.
+// keyer hashes the field values of a key as it is built, with no
+// buffer: each value enters as its length, then its bytes eight at a
+// time, its last partial word padded with zeros, so that "ab"+"c" and
+// "a"+"bc" differ. Two lanes of 64 bits each take every word through
+// xxHash64's round (multiply, rotate, multiply) with their own random
+// seed and constants, and end in MurmurHash3's finaliser: the keys
+// cannot be predicted from outside, so crafted user names cannot flood
+// one index chain, and two independent halves keep collisions out of
+// reach (two keys of a million collide with odds of about 1 in 10^26).
+// The runtime's hash (hash/maphash) is as strong but costs a call per
+// key, which a line pays five times or more, and copying the values
+// into a buffer first cost as much as hashing them.
 type keyer struct {
-	s1, s2 uint64
-	buf    [1024]byte
-	n      int
+	s1, s2 uint64 // the seeds
+	a, c   uint64 // the lanes of the key being built
+	// The lanes after a kind and a host, for the last host of each
+	// kind: a node's lines name one host, and every SSH line's key
+	// starts with it.
+	hosts [4]hostLanes
 }
+
+type hostLanes struct {
+	kind byte
+	n    uint8
+	host [maxCachedHost]byte
+	a, c uint64
+}
+
+const maxCachedHost = 62
 
 func newKeyer() keyer {
 	seed := func() uint64 { return maphash.Bytes(maphash.MakeSeed(), []byte("sshenrich")) }
 	return keyer{s1: seed(), s2: seed()}
 }
 
-func (k *keyer) start(kind byte) *keyer {
-	k.buf[0], k.n = kind, 1
+const (
+	prime1, prime2, prime3, prime4 = 0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93
+	lenMark                        = 0xB5 << 56 // marks a length word
+)
+
+// reseed sets the seeds (a state file's).
+func (k *keyer) reseed(s1, s2 uint64) {
+	*k = keyer{s1: s1, s2: s2}
+}
+
+// startHost is start(kind).bytes(host), from the lanes kept for the
+// last host of the kind when it is the same.
+func (k *keyer) startHost(kind byte, host []byte) *keyer {
+	h := &k.hosts[kind%byte(len(k.hosts))]
+	if h.kind == kind && int(h.n) == len(host) && string(h.host[:h.n]) == string(host) {
+		k.a, k.c = h.a, h.c
+		return k
+	}
+	k.start(kind).bytes(host)
+	if len(host) <= maxCachedHost {
+		h.kind, h.n, h.a, h.c = kind, uint8(copy(h.host[:], host)), k.a, k.c
+	}
 	return k
 }
 
-// bytes adds a value, its length first so that "ab"+"c" and "a"+"bc"
-// differ.
-func (k *keyer) bytes(v []byte) *keyer {
-	if len(v) >= longValue || k.n+len(v)+2 > len(k.buf) {
-		k.buf[k.n] = 0xff
-		k.n++
-		return k.uint(hash128(k.s1^longSalt, k.s2^longSalt, v).a)
-	}
-	k.buf[k.n] = byte(len(v))
-	k.n++
-	k.n += copy(k.buf[k.n:], v)
+func (k *keyer) start(kind byte) *keyer {
+	k.a, k.c = k.s1, k.s2
+	k.word(uint64(kind))
 	return k
+}
+
+// word mixes one 64-bit word into both lanes.
+func (k *keyer) word(w uint64) {
+	k.a ^= bits.RotateLeft64(w*prime2, 31) * prime1
+	k.a = bits.RotateLeft64(k.a, 27)*prime1 + 0x85EBCA77C2B2AE63
+	k.c ^= bits.RotateLeft64(w*prime4, 29) * prime3
+	k.c = bits.RotateLeft64(k.c, 23)*prime3 + 0x27D4EB2F165667C5
+}
+
+// bytes adds a value: its length, then its words.
+func (k *keyer) bytes(v []byte) *keyer {
+	n, whole := len(v), v
+	k.word(uint64(n) | lenMark)
+	for len(v) >= 8 {
+		k.word(binary.LittleEndian.Uint64(v))
+		v = v[8:]
+	}
+	switch {
+	case len(v) == 0:
+	case n >= 8:
+		// The last word of a longer value, read whole and shifted: one
+		// load instead of a byte at a time.
+		k.word(binary.LittleEndian.Uint64(whole[n-8:]) >> (8 * (8 - len(v))))
+	default:
+		k.word(tailWord(v))
+	}
+	return k
+}
+
+// tailWord reads fewer than eight bytes as a little-endian word.
+func tailWord(b []byte) uint64 {
+	if len(b) >= 4 {
+		return uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[len(b)-4:]))<<(8*(len(b)-4))
+	}
+	var w uint64
+	for i, x := range b {
+		w |= uint64(x) << (8 * i)
+	}
+	return w
 }
 
 func (k *keyer) uint(v uint64) *keyer {
-	if k.n+8 > len(k.buf) {
-		return k
-	}
-	binary.LittleEndian.PutUint64(k.buf[k.n:], v)
-	k.n += 8
+	k.word(v)
 	return k
 }
 
 func (k *keyer) int(v int64) *keyer { return k.uint(uint64(v)) }
 
-// key hashes what was added. A zero key is made non-zero.
+// key finishes the key. A zero key is made non-zero.
 func (k *keyer) key() hkey {
-	h := hash128(k.s1, k.s2, k.buf[:k.n])
+	h := hkey{fmix(k.a), fmix(k.c)}
 	if h == (hkey{}) {
 		h.a = 1
 	}
 	return h
-}
-
-// hash128 hashes b eight bytes at a time into two lanes, each with
-// xxHash64's round (multiply, rotate, multiply) and its own primes, and
-// ends each with MurmurHash3's finaliser.
-func hash128(s1, s2 uint64, b []byte) hkey {
-	const p1, p2, p3, p4 = 0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93
-	n := uint64(len(b))
-	a, c := s1^n*p1, s2^n*p3
-	for len(b) >= 8 {
-		w := binary.LittleEndian.Uint64(b)
-		a ^= bits.RotateLeft64(w*p2, 31) * p1
-		a = bits.RotateLeft64(a, 27)*p1 + 0x85EBCA77C2B2AE63
-		c ^= bits.RotateLeft64(w*p4, 29) * p3
-		c = bits.RotateLeft64(c, 23)*p3 + 0x27D4EB2F165667C5
-		b = b[8:]
-	}
-	var tail uint64
-	for i, x := range b {
-		tail |= uint64(x) << (8 * i)
-	}
-	return hkey{fmix(a ^ tail*p2), fmix(c ^ tail*p4)}
 }
 
 func fmix(h uint64) uint64 {
@@ -153,12 +188,19 @@ func fnvUint(h, v uint64) uint64 {
 	return h
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendHex writes v as 16 lower-case hex digits.
+// appendHex writes v as 16 lower-case hex digits, eight at a time: the
+// nibbles of each half are spread one to a byte, and each byte becomes
+// '0'+n, or 'a'+n-10 where n > 9 (where n+6 carries into bit 4).
 func appendHex(dst *[16]byte, v uint64) {
-	for i := 15; i >= 0; i-- {
-		dst[i] = hexDigits[v&0xf]
-		v >>= 4
-	}
+	binary.BigEndian.PutUint64(dst[:8], hexWord(uint32(v>>32)))
+	binary.BigEndian.PutUint64(dst[8:], hexWord(uint32(v)))
+}
+
+func hexWord(x uint32) uint64 {
+	w := uint64(x)
+	w = (w | w<<16) & 0x0000FFFF0000FFFF
+	w = (w | w<<8) & 0x00FF00FF00FF00FF
+	w = (w | w<<4) & 0x0F0F0F0F0F0F0F0F
+	letters := (w + 0x0606060606060606) >> 4 & 0x0101010101010101
+	return w + 0x3030303030303030 + letters*('a'-'0'-10)
 }

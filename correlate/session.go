@@ -125,7 +125,7 @@ func (e *Engine) sshSession(f *Fact, t int64, out *Output, readonly bool) {
 	var pidKey, addrKey hkey
 	sp, sa := int32(-1), int32(-1)
 	if hasPid {
-		pidKey = e.keyer.start(kindSSHPid).bytes(f.Host).int(int64(f.Switch)).int(int64(f.PID)).key()
+		pidKey = e.keyer.startHost(kindSSHPid, f.Host).int(int64(f.Switch)).int(int64(f.PID)).key()
 		sp = ss.lookup(pidKey, now)
 	}
 	// The common line, of a session found by its pid, from the address
@@ -190,7 +190,7 @@ func (e *Engine) sshSession(f *Fact, t int64, out *Output, readonly bool) {
 
 // sshAddrKey is the key of an SSH line's host, source address and port.
 func (e *Engine) sshAddrKey(f *Fact) hkey {
-	return e.keyer.start(kindSSHAddr).bytes(f.Host).int(int64(f.Switch)).bytes(f.SourceIP).int(int64(f.SourcePort)).key()
+	return e.keyer.startHost(kindSSHAddr, f.Host).int(int64(f.Switch)).bytes(f.SourceIP).int(int64(f.SourcePort)).key()
 }
 
 // sameConnection: a connect line for a session that has seen nothing

@@ -32,7 +32,7 @@ import (
 
 const (
 	stateMagic   = "sshenrich state\n"
-	stateVersion = 1
+	stateVersion = 2 // 2: keys hashed as their values are added (keyer)
 	// maxStateFile bounds what is read: far more than the largest
 	// bounds' tables.
 	maxStateFile = 4 << 30
@@ -339,7 +339,7 @@ func (e *Engine) ReadState(r io.Reader) (LoadReport, error) {
 	if e.gen != 0 {
 		return rep, errors.New("the engine has observed lines already")
 	}
-	e.keyer.s1, e.keyer.s2 = s1, s2
+	e.keyer.reseed(s1, s2)
 	e.clock, e.tally = clk, t
 	rep.Sessions = install(e.sessions, sessions, "sessions", &rep)
 	if p := e.rulesPrint(); bytes.Equal(p[:], rulesSum) {
@@ -372,9 +372,10 @@ func (s *session) valid() bool {
 	return true
 }
 
-// valid reports whether a counter's spans lie in its arena.
+// valid reports whether a counter's spans lie in its arena and its sum
+// is its slots'.
 func (c *counter) valid() bool {
-	if int(c.used) > len(c.arena) || int(c.nkeys) > len(c.keys) || int(c.nsamp) > len(c.samp) {
+	if int(c.used) > len(c.arena) || int(c.nkeys) > len(c.keys) || int(c.nsamp) > len(c.samp) || int(c.n) != c.total() {
 		return false
 	}
 	for _, s := range append(c.keys[:c.nkeys:c.nkeys], c.samp[:c.nsamp]...) {

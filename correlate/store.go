@@ -272,7 +272,13 @@ func (s *store[R]) lookup(k hkey, now int64) int32 {
 }
 
 func (s *store[R]) has(r int32, k hkey) bool {
-	for _, x := range s.keysOf(r)[:s.meta[r].nkeys] {
+	// The first key is the one most lookups find: checked before the
+	// record's key slots are sliced.
+	first := int(r) * s.stride
+	if n := s.meta[r].nkeys; n == 0 || s.keys[first] == k {
+		return n > 0
+	}
+	for _, x := range s.keys[first+1 : first+int(s.meta[r].nkeys)] {
 		if x == k {
 			return true
 		}

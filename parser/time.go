@@ -188,11 +188,21 @@ func weekday(b []byte, i int) bool {
 
 // clock reads "hh:mm:ss" at b[i:].
 func clock(b []byte, i int, c *civil) bool {
+	if i < 0 || i+8 > len(b) {
+		return false
+	}
+	t := b[i : i+8 : i+8] // one bounds check for the eight bytes
 	var ok1, ok2, ok3 bool
-	c.hour, ok1 = num(b, i, 2)
-	c.min, ok2 = num(b, i+3, 2)
-	c.sec, ok3 = num(b, i+6, 2)
-	return ok1 && ok2 && ok3 && b[i+2] == ':' && b[i+5] == ':'
+	c.hour, ok1 = twoDigits(t[0], t[1])
+	c.min, ok2 = twoDigits(t[3], t[4])
+	c.sec, ok3 = twoDigits(t[6], t[7])
+	return ok1 && ok2 && ok3 && t[2] == ':' && t[5] == ':'
+}
+
+// twoDigits reads the decimal number of two digit bytes.
+func twoDigits(hi, lo byte) (int, bool) {
+	h, l := hi-'0', lo-'0'
+	return int(h)*10 + int(l), h <= 9 && l <= 9
 }
 
 // fraction reads ".ddd" (1 to 9 digits) at b[i:] into nanoseconds.

@@ -189,6 +189,20 @@ func (c *Cond) test(v string) bool { return slices.Contains(c.Values, v) != c.No
 // own attributes, so that MatchLine must be called.
 func (s *Selector) NeedsLine() bool { return s.line }
 
+// LineKey is a canonical text of the selector's conditions on the
+// line's own attributes: selectors with one key answer MatchLine alike,
+// so a caller may test a line once for all of them.
+func (s *Selector) LineKey() string {
+	var b strings.Builder
+	for _, c := range s.Conds {
+		switch c.Attr {
+		case AttrOutcome, AttrInvalidUser, AttrAuthMethod:
+			fmt.Fprintf(&b, "%d %t %q;", c.Attr, c.Not, c.Values)
+		}
+	}
+	return b.String()
+}
+
 // MatchLine tests the conditions on the line's own attributes. It does
 // not allocate.
 func (s *Selector) MatchLine(l *Line) bool {

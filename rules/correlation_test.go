@@ -382,3 +382,35 @@ func TestLoadValidatesCorrelations(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestSelectorLineKey: selectors share a line key when, and only when,
+// their conditions on the line are the same, whatever they ask of the
+// entry.
+func TestSelectorLineKey(t *testing.T) {
+	c, err := compileCorr(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(sel string) string {
+		s, err := c.parseSelector(sel)
+		if err != nil {
+			t.Fatalf("%s: %v", sel, err)
+		}
+		return s.LineKey()
+	}
+	for _, tt := range []struct {
+		a, b string
+		same bool
+	}{
+		{"session=auth event.outcome=failure auth_method!=none,publickey", "family=custom event.outcome=failure auth_method!=none,publickey", true},
+		{"code=T-F*", "session=auth", true},
+		{"event.outcome=failure", "event.outcome!=failure", false},
+		{"event.outcome=failure", "event.outcome=failure invalid_user=true", false},
+		{"auth_method!=none,publickey", "auth_method!=none", false},
+		{"invalid_user=true", "invalid_user=false", false},
+	} {
+		if same := key(tt.a) == key(tt.b); same != tt.same {
+			t.Errorf("%q and %q: one key %v, want %v", tt.a, tt.b, same, tt.same)
+		}
+	}
+}

@@ -140,7 +140,12 @@ func (s *shapeCache) shapeOf(msg []byte) {
 		if !isNumber(msg, k, j, kinds) {
 			continue // a word
 		}
-		n += copy(s.cur[n:], msg[from:k])
+		if k-from == 1 {
+			s.cur[n] = msg[from] // the dot of an address: no call
+			n++
+		} else {
+			n += copy(s.cur[n:], msg[from:k])
+		}
 		s.cur[n] = '#'
 		marks = (marks^(uint64(n)<<1|uint64(kinds&hexLetter)>>1))*0x100000001b3 + 1
 		n++

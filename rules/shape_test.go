@@ -85,10 +85,13 @@ func TestShapeCacheKeepsNumbers(t *testing.T) {
 // TestShapeOfAgreesWithDefinition holds shapeOf to its definition,
 // written plainly, on random text made of the bytes that matter to it.
 func TestShapeOfAgreesWithDefinition(t *testing.T) {
-	const alphabet = "0123456789abcdefABCDEFxyzXYZ:.-# \xff"
+	// The second alphabet, mostly digits, makes runs longer than the
+	// eight bytes shapeOf reads at a time.
+	alphabets := []string{"0123456789abcdefABCDEFxyzXYZ:.-# \xff", "01234567890123456789012345678a:x. "}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var s shapeCache
-	for range 20000 {
+	for n := range 40000 {
+		alphabet := alphabets[n%2]
 		msg := make([]byte, rng.IntN(40))
 		for i := range msg {
 			msg[i] = alphabet[rng.IntN(len(alphabet))]
