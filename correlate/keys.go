@@ -31,8 +31,8 @@ const (
 // one index chain, and two independent halves keep collisions out of
 // reach (two keys of a million collide with odds of about 1 in 10^26).
 // The runtime's hash (hash/maphash) is as strong but costs a call per
-// key, which a line pays five times or more, and copying the values
-// into a buffer first cost as much as hashing them.
+// key, which a line pays five times or more; copying the values into a
+// buffer before hashing them cost a call per value.
 type keyer struct {
 	s1, s2 uint64 // the seeds
 	a, c   uint64 // the lanes of the key being built
